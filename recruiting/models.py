@@ -1,0 +1,246 @@
+"""Organizations, jobs, candidates, resumes and the interaction log between them."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from ml.types import INTERACTION_STRENGTH
+
+
+def content_hash(payload: dict) -> str:
+    """A stable digest of the fields that a model reads, so unchanged content is never re-embedded."""
+    blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+class TimeStamped(models.Model):
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class Organization(TimeStamped):
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=80, unique=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        RECRUITER = "recruiter"
+        ADMIN = "admin"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.RECRUITER)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "organization"], name="uniq_membership")]
+
+
+class Candidate(TimeStamped):
+    """A person: a registered user, or someone an organization imported into its talent pool."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="candidate"
+    )
+    organization = models.ForeignKey(
+        Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="candidates"
+    )
+    external_id = models.CharField(max_length=200, blank=True, default="")
+    full_name = models.CharField(max_length=200, blank=True, default="")
+    email = models.EmailField(blank=True, default="")
+    location = models.CharField(max_length=200, blank=True, default="")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "external_id"],
+                condition=~Q(external_id=""),
+                name="uniq_candidate_external_id",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name or f"candidate {self.pk}"
+
+
+class Job(TimeStamped):
+    class Seniority(models.TextChoices):
+        INTERN = "intern"
+        JUNIOR = "junior"
+        MID = "mid"
+        SENIOR = "senior"
+        LEAD = "lead"
+        EXECUTIVE = "executive"
+
+    class EmploymentType(models.TextChoices):
+        FULL_TIME = "full_time"
+        PART_TIME = "part_time"
+        CONTRACT = "contract"
+        TEMPORARY = "temporary"
+        INTERNSHIP = "internship"
+
+    class Status(models.TextChoices):
+        OPEN = "open"
+        CLOSED = "closed"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="jobs")
+    external_id = models.CharField(max_length=200, blank=True, default="")
+    title = models.CharField(max_length=300)
+    description = models.TextField(blank=True, default="")
+    required_skills = models.JSONField(default=list, blank=True)
+    nice_to_have_skills = models.JSONField(default=list, blank=True)
+    location = models.CharField(max_length=200, blank=True, default="")
+    remote = models.BooleanField(default=False)
+    seniority = models.CharField(max_length=20, choices=Seniority.choices, default=Seniority.MID)
+    employment_type = models.CharField(
+        max_length=20, choices=EmploymentType.choices, default=EmploymentType.FULL_TIME
+    )
+    salary_min = models.PositiveIntegerField(null=True, blank=True)
+    salary_max = models.PositiveIntegerField(null=True, blank=True)
+    salary_currency = models.CharField(max_length=3, blank=True, default="USD")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN, db_index=True)
+    content_hash = models.CharField(max_length=64, db_index=True, editable=False, default="")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "external_id"],
+                condition=~Q(external_id=""),
+                name="uniq_job_external_id",
+            ),
+            models.CheckConstraint(
+                condition=Q(salary_min__isnull=True) | Q(salary_max__isnull=True) | Q(salary_min__lte=models.F("salary_max")),
+                name="job_salary_range_ordered",
+            ),
+        ]
+        indexes = [models.Index(fields=["organization", "status"])]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def compute_content_hash(self) -> str:
+        return content_hash(
+            {
+                "title": self.title,
+                "description": self.description,
+                "required_skills": list(self.required_skills or []),
+                "nice_to_have_skills": list(self.nice_to_have_skills or []),
+                "location": self.location,
+                "seniority": self.seniority,
+            }
+        )
+
+    def save(self, *args, **kwargs) -> None:
+        self.content_hash = self.compute_content_hash()
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "content_hash"}
+        super().save(*args, **kwargs)
+
+
+def resume_upload_path(instance: Resume, filename: str) -> str:
+    return f"resumes/{instance.candidate_id}/{filename}"
+
+
+class Resume(TimeStamped):
+    candidate = models.ForeignKey(Candidate, on_delete=models.CASCADE, related_name="resumes")
+    external_id = models.CharField(max_length=200, blank=True, default="")
+    headline = models.CharField(max_length=300, blank=True, default="")
+    summary = models.TextField(blank=True, default="")
+    skills = models.JSONField(default=list, blank=True)
+    # [{"title", "company", "location", "start", "end", "description"}]
+    experience = models.JSONField(default=list, blank=True)
+    # [{"degree", "institution", "year"}]
+    education = models.JSONField(default=list, blank=True)
+    full_text = models.TextField(blank=True, default="")
+    source_file = models.FileField(upload_to=resume_upload_path, null=True, blank=True)
+    source_file_name = models.CharField(max_length=255, blank=True, default="")
+    content_hash = models.CharField(max_length=64, db_index=True, editable=False, default="")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["candidate", "external_id"],
+                condition=~Q(external_id=""),
+                name="uniq_resume_external_id",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.headline or f"resume {self.pk}"
+
+    def compute_content_hash(self) -> str:
+        return content_hash(
+            {
+                "headline": self.headline,
+                "summary": self.summary,
+                "skills": list(self.skills or []),
+                "experience": list(self.experience or []),
+                "education": list(self.education or []),
+                "full_text": self.full_text,
+            }
+        )
+
+    def save(self, *args, **kwargs) -> None:
+        self.content_hash = self.compute_content_hash()
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "content_hash"}
+        super().save(*args, **kwargs)
+
+
+class Interaction(models.Model):
+    """One event between a job and a resume. Append-only: events are the labels the models learn from."""
+
+    class Kind(models.TextChoices):
+        IMPRESSION = "impression"
+        CLICK = "click"
+        APPLY = "apply"
+        SHORTLIST = "shortlist"
+        INTERVIEW = "interview"
+        OFFER = "offer"
+        HIRE = "hire"
+        REJECT = "reject"
+        WITHDRAW = "withdraw"
+        NOT_INTERESTED = "not_interested"
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="interactions")
+    resume = models.ForeignKey(Resume, on_delete=models.CASCADE, related_name="interactions")
+    kind = models.CharField(max_length=20, choices=Kind.choices, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    external_id = models.CharField(max_length=200, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["job", "external_id"],
+                condition=~Q(external_id=""),
+                name="uniq_interaction_external_id",
+            )
+        ]
+        indexes = [models.Index(fields=["job", "resume", "kind"])]
+
+    @property
+    def strength(self) -> int:
+        return INTERACTION_STRENGTH[self.kind]
+
+    @property
+    def is_positive(self) -> bool:
+        return self.strength > 0
+
+
+assert set(INTERACTION_STRENGTH) == set(Interaction.Kind.values), "kinds and strengths must agree"

@@ -1,0 +1,87 @@
+"""Shared fixtures: organizations, users with roles, authenticated API clients."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from django.contrib.auth import get_user_model
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from recruiting.models import Candidate, Job, Membership, Organization, Resume
+
+_seq = itertools.count(1)
+
+
+@pytest.fixture
+def make_org(db):
+    def make(name: str | None = None) -> Organization:
+        n = next(_seq)
+        return Organization.objects.create(name=name or f"Org {n}", slug=f"org-{n}")
+
+    return make
+
+
+@pytest.fixture
+def make_user(db):
+    def make(username: str | None = None, **extra):
+        return get_user_model().objects.create_user(
+            username=username or f"user{next(_seq)}", password="pw-not-used", **extra
+        )
+
+    return make
+
+
+@pytest.fixture
+def make_recruiter(make_user):
+    def make(org: Organization, role: str = Membership.Role.RECRUITER):
+        user = make_user()
+        Membership.objects.create(user=user, organization=org, role=role)
+        return user
+
+    return make
+
+
+@pytest.fixture
+def client_for():
+    def make(user) -> APIClient:
+        client = APIClient()
+        token, _ = Token.objects.get_or_create(user=user)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        return client
+
+    return make
+
+
+@pytest.fixture
+def make_job(db):
+    def make(org: Organization, **fields) -> Job:
+        defaults = {
+            "title": "Backend Engineer",
+            "description": "Build Python services with Django and PostgreSQL.",
+            "required_skills": ["python", "django", "postgresql"],
+            "location": "Berlin",
+        }
+        defaults.update(fields)
+        return Job.objects.create(organization=org, **defaults)
+
+    return make
+
+
+@pytest.fixture
+def make_resume(db):
+    def make(candidate: Candidate | None = None, org: Organization | None = None, **fields) -> Resume:
+        if candidate is None:
+            candidate = Candidate.objects.create(organization=org, full_name=f"Person {next(_seq)}")
+        defaults = {
+            "headline": "Python developer",
+            "summary": "Five years of backend work.",
+            "skills": ["python", "django"],
+            "experience": [{"title": "Developer", "company": "Acme", "description": "APIs in Django"}],
+            "education": [{"degree": "BSc Computer Science", "institution": "TU Berlin", "year": 2015}],
+        }
+        defaults.update(fields)
+        return Resume.objects.create(candidate=candidate, **defaults)
+
+    return make
