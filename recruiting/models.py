@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from ml.types import INTERACTION_STRENGTH
+from recruiting.validators import validate_education, validate_experience, validate_string_list
 
 
 def content_hash(payload: dict) -> str:
@@ -100,8 +101,8 @@ class Job(TimeStamped):
     external_id = models.CharField(max_length=200, blank=True, default="")
     title = models.CharField(max_length=300)
     description = models.TextField(blank=True, default="")
-    required_skills = models.JSONField(default=list, blank=True)
-    nice_to_have_skills = models.JSONField(default=list, blank=True)
+    required_skills = models.JSONField(default=list, blank=True, validators=[validate_string_list])
+    nice_to_have_skills = models.JSONField(default=list, blank=True, validators=[validate_string_list])
     location = models.CharField(max_length=200, blank=True, default="")
     remote = models.BooleanField(default=False)
     seniority = models.CharField(max_length=20, choices=Seniority.choices, default=Seniority.MID)
@@ -122,7 +123,9 @@ class Job(TimeStamped):
                 name="uniq_job_external_id",
             ),
             models.CheckConstraint(
-                condition=Q(salary_min__isnull=True) | Q(salary_max__isnull=True) | Q(salary_min__lte=models.F("salary_max")),
+                condition=Q(salary_min__isnull=True)
+                | Q(salary_max__isnull=True)
+                | Q(salary_min__lte=models.F("salary_max")),
                 name="job_salary_range_ordered",
             ),
         ]
@@ -159,11 +162,11 @@ class Resume(TimeStamped):
     external_id = models.CharField(max_length=200, blank=True, default="")
     headline = models.CharField(max_length=300, blank=True, default="")
     summary = models.TextField(blank=True, default="")
-    skills = models.JSONField(default=list, blank=True)
+    skills = models.JSONField(default=list, blank=True, validators=[validate_string_list])
     # [{"title", "company", "location", "start", "end", "description"}]
-    experience = models.JSONField(default=list, blank=True)
+    experience = models.JSONField(default=list, blank=True, validators=[validate_experience])
     # [{"degree", "institution", "year"}]
-    education = models.JSONField(default=list, blank=True)
+    education = models.JSONField(default=list, blank=True, validators=[validate_education])
     full_text = models.TextField(blank=True, default="")
     source_file = models.FileField(upload_to=resume_upload_path, null=True, blank=True)
     source_file_name = models.CharField(max_length=255, blank=True, default="")

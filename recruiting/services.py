@@ -1,0 +1,256 @@
+"""Writes for the recruiting app. Keyword-only arguments, one transaction each, validation before save.
+
+Anything derived from a row (embeddings, index entries, cached scores) is scheduled through the
+signals in `recruiting.signals`, sent only once the transaction commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.utils.text import slugify
+
+from recruiting import signals
+from recruiting.models import Candidate, Interaction, Job, Membership, Organization, Resume
+
+JOB_FIELDS = {
+    "external_id",
+    "title",
+    "description",
+    "required_skills",
+    "nice_to_have_skills",
+    "location",
+    "remote",
+    "seniority",
+    "employment_type",
+    "salary_min",
+    "salary_max",
+    "salary_currency",
+    "status",
+}
+RESUME_FIELDS = {
+    "external_id",
+    "headline",
+    "summary",
+    "skills",
+    "experience",
+    "education",
+    "full_text",
+    "source_file_name",
+}
+CANDIDATE_FIELDS = {"external_id", "full_name", "email", "location"}
+
+
+def _assign(instance: models.Model, data: dict[str, Any], allowed: Iterable[str]) -> None:
+    unknown = set(data) - set(allowed)
+    if unknown:
+        raise ValidationError({name: "Unknown field." for name in sorted(unknown)})
+    for name, value in data.items():
+        setattr(instance, name, value)
+
+
+def _after_commit_saved(instance: Job | Resume, *, content_changed: bool) -> None:
+    model, pk = type(instance), instance.pk
+    transaction.on_commit(
+        lambda: signals.document_saved.send(sender=model, instance_id=pk, content_changed=content_changed)
+    )
+
+
+def organization_create(
+    *, name: str, creator: AbstractBaseUser | None = None, slug: str = ""
+) -> Organization:
+    with transaction.atomic():
+        org = Organization(name=name, slug=slug or _unique_slug(name))
+        org.full_clean()
+        org.save()
+        if creator is not None:
+            Membership.objects.create(user=creator, organization=org, role=Membership.Role.ADMIN)
+    return org
+
+
+def _unique_slug(name: str) -> str:
+    base = slugify(name)[:60] or "org"
+    slug, n = base, 1
+    while Organization.objects.filter(slug=slug).exists():
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+def organization_update(*, organization: Organization, data: dict[str, Any]) -> Organization:
+    with transaction.atomic():
+        _assign(organization, data, {"name", "slug"})
+        organization.full_clean()
+        organization.save()
+    return organization
+
+
+def membership_set(*, organization: Organization, user: AbstractBaseUser, role: str) -> Membership:
+    with transaction.atomic():
+        membership, _ = Membership.objects.update_or_create(
+            organization=organization, user=user, defaults={"role": role}
+        )
+        membership.full_clean()
+    return membership
+
+
+def job_create(*, organization: Organization, data: dict[str, Any]) -> Job:
+    with transaction.atomic():
+        job = Job(organization=organization)
+        _assign(job, data, JOB_FIELDS)
+        job.full_clean()
+        job.save()
+        _after_commit_saved(job, content_changed=True)
+    return job
+
+
+def job_update(*, job: Job, data: dict[str, Any]) -> Job:
+    with transaction.atomic():
+        job = Job.objects.select_for_update().get(pk=job.pk)
+        before = job.content_hash
+        _assign(job, data, JOB_FIELDS)
+        job.full_clean()
+        job.save()
+        _after_commit_saved(job, content_changed=job.content_hash != before)
+    return job
+
+
+def job_delete(*, job: Job) -> None:
+    model, pk = Job, job.pk
+    with transaction.atomic():
+        job.delete()
+        transaction.on_commit(lambda: signals.document_erased.send(sender=model, instance_id=pk))
+
+
+def candidate_create(
+    *, organization: Organization | None = None, user: AbstractBaseUser | None = None, data: dict[str, Any]
+) -> Candidate:
+    with transaction.atomic():
+        candidate = Candidate(organization=organization, user=user)
+        _assign(candidate, data, CANDIDATE_FIELDS)
+        candidate.full_clean()
+        candidate.save()
+    return candidate
+
+
+def candidate_update(*, candidate: Candidate, data: dict[str, Any]) -> Candidate:
+    with transaction.atomic():
+        _assign(candidate, data, CANDIDATE_FIELDS)
+        candidate.full_clean()
+        candidate.save()
+    return candidate
+
+
+def candidate_erase(*, candidate: Candidate) -> None:
+    """Erase a person: every resume (with its file and everything derived) and then the record."""
+    with transaction.atomic():
+        for resume in candidate.resumes.all():
+            resume_erase(resume=resume)
+        candidate.delete()
+
+
+def resume_create(*, candidate: Candidate, data: dict[str, Any], source_file=None) -> Resume:
+    stored_files: list[tuple[Any, str]] = []
+    try:
+        with transaction.atomic():
+            resume = Resume(candidate=candidate)
+            _assign(resume, data, RESUME_FIELDS)
+            if not resume.full_text:
+                resume.full_text = resume_compose_text(resume)
+            resume.full_clean()
+            resume.save()
+            if source_file is not None:
+                # Saved once the row exists, so the upload path can use the candidate id.
+                resume.source_file.save(source_file.name, source_file, save=True)
+                stored_files.append((resume.source_file.storage, resume.source_file.name))
+            _after_commit_saved(resume, content_changed=True)
+    except BaseException:
+        # Storage is not transactional: a file written by a rolled-back block is removed here.
+        for storage, name in stored_files:
+            storage.delete(name)
+        raise
+    return resume
+
+
+def resume_update(*, resume: Resume, data: dict[str, Any]) -> Resume:
+    with transaction.atomic():
+        resume = Resume.objects.select_for_update().get(pk=resume.pk)
+        before = resume.content_hash
+        explicit_text = "full_text" in data
+        _assign(resume, data, RESUME_FIELDS)
+        if not explicit_text and not resume.source_file:
+            resume.full_text = resume_compose_text(resume)
+        resume.full_clean()
+        resume.save()
+        _after_commit_saved(resume, content_changed=resume.content_hash != before)
+    return resume
+
+
+def resume_erase(*, resume: Resume) -> None:
+    """Remove the resume's text, its file and everything derived from it.
+
+    Derived rows (embeddings, cached scores) hang off the resume with on_delete=CASCADE; caches and
+    indexes outside the database listen to `document_erased`. The interactions go too: they are
+    events about this person.
+    """
+    model, pk = Resume, resume.pk
+    with transaction.atomic():
+        resume = Resume.objects.select_for_update().get(pk=resume.pk)
+        file_name = resume.source_file.name if resume.source_file else ""
+        storage = resume.source_file.storage if resume.source_file else None
+        resume.delete()
+
+        def after_commit() -> None:
+            if storage is not None and file_name:
+                storage.delete(file_name)
+            signals.document_erased.send(sender=model, instance_id=pk)
+
+        transaction.on_commit(after_commit)
+
+
+def resume_compose_text(resume: Resume) -> str:
+    """The plain text of a resume built from its sections, for resumes that arrive as JSON."""
+    parts: list[str] = []
+    if resume.headline:
+        parts.append(resume.headline)
+    if resume.summary:
+        parts.append(resume.summary)
+    if resume.skills:
+        parts.append("Skills: " + ", ".join(resume.skills))
+    for entry in resume.experience or []:
+        line = " — ".join(str(entry.get(k)) for k in ("title", "company", "location") if entry.get(k))
+        desc = entry.get("description")
+        parts.append(f"{line}\n{desc}" if desc else line)
+    for entry in resume.education or []:
+        parts.append(" — ".join(str(entry.get(k)) for k in ("degree", "institution", "year") if entry.get(k)))
+    return "\n".join(p for p in parts if p)
+
+
+def interaction_record(
+    *,
+    job: Job,
+    resume: Resume,
+    kind: str,
+    actor: AbstractBaseUser | None = None,
+    created_at: datetime | None = None,
+    external_id: str = "",
+) -> Interaction:
+    """Append one event. Events are never updated: a later decision is a new event."""
+    with transaction.atomic():
+        interaction = Interaction(job=job, resume=resume, kind=kind, actor=actor, external_id=external_id)
+        if created_at is not None:
+            interaction.created_at = created_at
+        interaction.full_clean()
+        interaction.save()
+        pk, job_id, resume_id = interaction.pk, job.pk, resume.pk
+        transaction.on_commit(
+            lambda: signals.interaction_recorded.send(
+                sender=Interaction, instance_id=pk, job_id=job_id, resume_id=resume_id, kind=kind
+            )
+        )
+    return interaction
