@@ -6,6 +6,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
-    path("api/", include("recruiting.urls")),
-    path("api/", include("matching.urls")),
+    path("api/", include("recruiting.urls")),  # CRUD: organizations, jobs, candidates, resumes, interactions
+    path("api/", include("recruiting.ingest_urls")),  # resume upload, bulk import
+    path("api/", include("matching.urls")),  # model versions, training runs
+    path("api/", include("matching.match_urls")),  # ranked candidates / jobs, pair scores
 ]
