@@ -90,20 +90,98 @@ def organization_update(*, organization: Organization, data: dict[str, Any]) -> 
     return organization
 
 
+def organization_delete(*, organization: Organization) -> None:
+    """Delete an organization with its jobs and its talent pool, erasing resumes (files included)."""
+    with transaction.atomic():
+        for candidate in organization.candidates.all():
+            candidate_erase(candidate=candidate)
+        for job in organization.jobs.all():
+            job_delete(job=job)
+        organization.delete()
+
+
+def _ensure_other_admin(organization: Organization, user: AbstractBaseUser) -> None:
+    others = Membership.objects.filter(organization=organization, role=Membership.Role.ADMIN).exclude(
+        user=user
+    )
+    if not others.exists():
+        raise ValidationError({"role": "An organization must keep at least one admin."})
+
+
 def membership_set(*, organization: Organization, user: AbstractBaseUser, role: str) -> Membership:
     with transaction.atomic():
-        membership, _ = Membership.objects.update_or_create(
-            organization=organization, user=user, defaults={"role": role}
-        )
+        # Locks the organization's memberships, so two demotions cannot both pass the last-admin check.
+        current = {
+            m.user_id: m for m in Membership.objects.select_for_update().filter(organization=organization)
+        }
+        membership = current.get(user.pk) or Membership(organization=organization, user=user)
+        if membership.role == Membership.Role.ADMIN and membership.pk and role != Membership.Role.ADMIN:
+            _ensure_other_admin(organization, user)
+        membership.role = role
         membership.full_clean()
+        membership.save()
     return membership
+
+
+def membership_remove(*, organization: Organization, user: AbstractBaseUser) -> None:
+    with transaction.atomic():
+        memberships = Membership.objects.select_for_update().filter(organization=organization)
+        membership = memberships.filter(user=user).first()
+        if membership is None:
+            return
+        if membership.role == Membership.Role.ADMIN:
+            _ensure_other_admin(organization, user)
+        membership.delete()
+
+
+# The row an `external_id` is unique within (the conditional unique constraints on each model).
+_EXTERNAL_ID_SCOPE: dict[type[models.Model], str] = {
+    Job: "organization_id",
+    Candidate: "organization_id",
+    Resume: "candidate_id",
+    Interaction: "job_id",
+}
+
+
+def _full_clean(instance: models.Model, errors: dict[str, list[str]] | None = None) -> None:
+    """full_clean, with the checks that Django reports without a field name (a duplicate
+    `external_id`, a constraint across fields) reported on the field, so the API can name it.
+
+    `errors` are failures the caller already found; those fields are not validated again.
+    """
+    errors = dict(errors or {})
+    scope = _EXTERNAL_ID_SCOPE.get(type(instance))
+    external_id = getattr(instance, "external_id", "")
+    if scope and external_id and "external_id" not in errors and getattr(instance, scope) is not None:
+        duplicate = (
+            type(instance)
+            ._default_manager.filter(**{scope: getattr(instance, scope), "external_id": external_id})
+            .exclude(pk=instance.pk)
+        )
+        if duplicate.exists():
+            errors["external_id"] = [f"{type(instance).__name__} with this external_id already exists."]
+    try:
+        instance.full_clean(exclude=set(errors))
+    except ValidationError as e:
+        errors = e.update_error_dict(errors)
+    if errors:
+        raise ValidationError(errors)
+
+
+def _job_full_clean(job: Job) -> None:
+    """An inverted salary range is reported on `salary_max`, not as a nameless constraint violation."""
+    errors: dict[str, list[str]] = {}
+    lo, hi = job.salary_min, job.salary_max
+    if isinstance(lo, int) and isinstance(hi, int) and lo > hi:
+        errors["salary_max"] = ["Must be greater than or equal to salary_min."]
+    _full_clean(job, errors)
 
 
 def job_create(*, organization: Organization, data: dict[str, Any]) -> Job:
     with transaction.atomic():
         job = Job(organization=organization)
         _assign(job, data, JOB_FIELDS)
-        job.full_clean()
+        _job_full_clean(job)
         job.save()
         _after_commit_saved(job, content_changed=True)
     return job
@@ -114,7 +192,7 @@ def job_update(*, job: Job, data: dict[str, Any]) -> Job:
         job = Job.objects.select_for_update().get(pk=job.pk)
         before = job.content_hash
         _assign(job, data, JOB_FIELDS)
-        job.full_clean()
+        _job_full_clean(job)
         job.save()
         _after_commit_saved(job, content_changed=job.content_hash != before)
     return job
@@ -133,7 +211,7 @@ def candidate_create(
     with transaction.atomic():
         candidate = Candidate(organization=organization, user=user)
         _assign(candidate, data, CANDIDATE_FIELDS)
-        candidate.full_clean()
+        _full_clean(candidate)
         candidate.save()
     return candidate
 
@@ -141,7 +219,7 @@ def candidate_create(
 def candidate_update(*, candidate: Candidate, data: dict[str, Any]) -> Candidate:
     with transaction.atomic():
         _assign(candidate, data, CANDIDATE_FIELDS)
-        candidate.full_clean()
+        _full_clean(candidate)
         candidate.save()
     return candidate
 
@@ -162,7 +240,7 @@ def resume_create(*, candidate: Candidate, data: dict[str, Any], source_file=Non
             _assign(resume, data, RESUME_FIELDS)
             if not resume.full_text:
                 resume.full_text = resume_compose_text(resume)
-            resume.full_clean()
+            _full_clean(resume)
             resume.save()
             if source_file is not None:
                 # Saved once the row exists, so the upload path can use the candidate id.
@@ -185,7 +263,7 @@ def resume_update(*, resume: Resume, data: dict[str, Any]) -> Resume:
         _assign(resume, data, RESUME_FIELDS)
         if not explicit_text and not resume.source_file:
             resume.full_text = resume_compose_text(resume)
-        resume.full_clean()
+        _full_clean(resume)
         resume.save()
         _after_commit_saved(resume, content_changed=resume.content_hash != before)
     return resume
@@ -245,7 +323,7 @@ def interaction_record(
         interaction = Interaction(job=job, resume=resume, kind=kind, actor=actor, external_id=external_id)
         if created_at is not None:
             interaction.created_at = created_at
-        interaction.full_clean()
+        _full_clean(interaction)
         interaction.save()
         pk, job_id, resume_id = interaction.pk, job.pk, resume.pk
         transaction.on_commit(
