@@ -1,0 +1,681 @@
+"""MV-CoN for Tandem: text view + relation view trained side by side with co-teaching.
+
+Public API (stable, used by bench/quality.py and ml/kandij.py):
+    TrainConfig, TrainProgress, PairScores, MatchingModel, train(data, config, *, cache, progress, clean_mask_fn)
+
+Method (see /work/shared/design/mvcon.md); departures are marked "DEPARTURE" in comments:
+  * Labels. Interactions are aggregated per (job, resume) pair: the latest event decides the label (positive
+    kind -> 1, negative kind -> 0); the pair's strength is the max |strength| of events of that polarity.
+    Unlabelled pairs are sampled as negatives (``negatives_per_positive`` per observed positive, per epoch).
+  * Text view: ml/textview.py. Pointwise BCE + in-batch contrastive loss with softened negatives on the pooled
+    vectors (and peer/cross-level section alignment), over the positives the peer kept.
+  * Relation view: ml/relation.py. Pointwise BCE + softened contrastive on graph vectors.
+  * Co-teaching (Han et al. 2018): per batch, each view ranks the batch's pairs by its own BCE loss and hands
+    the OTHER view its R(T) small-loss fraction, R(T) = 1 - forget_rate * min(T / warmup_epochs, 1), T = epoch
+    progress (fractional). DEPARTURE: selection is per class (the R(T) fraction is kept among positives and among
+    negatives separately), otherwise easy sampled negatives crowd out every positive under a high forget rate.
+  * Final score: ``view_mix="learned"`` fits sigmoid(a*text_logit + b*relation_logit + c) on the pairs both views
+    kept (view logits detached so the mix does not disturb the views); a float w gives w*p_text + (1-w)*p_rel.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .embedding import EmbeddingCache, get_encoder
+from .metrics import auc as auc_score
+from .relation import JOB, RESUME, InteractionEdge, RelationGraph, RelationView
+from .textview import (
+    JOB_VIEW_SECTIONS,
+    N_PEER,
+    RESUME_VIEW_SECTIONS,
+    TextView,
+    embed_sections,
+    section_alignment_loss,
+    similarity_features,
+    softened_contrastive,
+)
+from .types import JobDoc, MatchingData, ResumeDoc
+
+
+@dataclass
+class TrainConfig:
+    """Every knob of training. Defaults are sized for ~10k interactions in about a minute on 2 CPU cores."""
+
+    epochs: int = 10
+    batch_size: int = 128
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    hidden: int = 32
+    dropout: float = 0.1
+    gnn_layers: int = 2
+    forget_rate: float = 0.2  # tau: about the expected label-noise rate
+    warmup_epochs: int = 2  # T_k
+    coteaching: bool = True
+    select_per_class: bool = True  # see module docstring (DEPARTURE)
+    use_text_view: bool = True
+    use_relation_view: bool = True
+    view_mix: str | float = "learned"  # "learned" or fixed weight of the text view in [0, 1]
+    label_smoothing_alpha: float = 0.1  # softened in-batch negatives: targets 1-alpha / alpha/(N-1)
+    temperature: float = 0.1
+    contrastive_weight: float = 0.3
+    section_weight: float = 0.1  # peer/cross-level section alignment (text view)
+    negatives_per_positive: int = 2
+    n_folds: int = 3  # interaction-edge folds: a batch never sees its own pairs' edges (relation.py)
+    knn: int = 5  # content-neighbour edges per node and side
+    eval_max_pairs: int = 20000
+    seed: int = 0
+    max_minutes: float | None = None
+    show_progress_bars: bool = False  # tqdm bars when no progress callback is given (CLI)
+    num_threads: int | None = None  # torch intra-op threads during training (None: leave as is)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> TrainConfig:
+        known = {f for f in cls.__dataclass_fields__}
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+
+@dataclass
+class TrainProgress:
+    stage: str  # "encode" | "graph" | "train" | "evaluate"
+    epoch: int
+    epochs: int
+    losses: dict[str, float] = field(default_factory=dict)
+    kept_fraction: float = 1.0
+    clean_kept_fraction: float | None = None  # fraction of kept OBSERVED pairs that are clean (when known)
+
+
+@dataclass
+class PairScores:
+    """Per-pair probabilities in [0, 1]; a disabled view's array is NaN."""
+
+    total: np.ndarray
+    text: np.ndarray
+    relation: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.total)
+
+
+class ScoreMix(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.w = nn.Parameter(torch.tensor([1.0, 1.0]))
+        self.b = nn.Parameter(torch.zeros(()))
+
+    def forward(self, lt: torch.Tensor, lr: torch.Tensor) -> torch.Tensor:
+        return self.w[0] * lt + self.w[1] * lr + self.b
+
+
+def _to_jsonable(x):
+    return json.loads(json.dumps(x, default=lambda o: o.item() if hasattr(o, "item") else str(o)))
+
+
+# ==================================================================================== model
+class MatchingModel:
+    """A trained matcher. Scores any job/resume pair, including documents unseen in training (cold start).
+
+    Attributes: config, encoder_version, data_window (what it was trained on), metrics (incl. "history").
+    Inference is eval-mode, no-grad and deterministic.
+    """
+
+    def __init__(
+        self,
+        config: TrainConfig,
+        encoder_version: str,
+        text_view: TextView | None,
+        relation_view: RelationView | None,
+        graph: RelationGraph | None,
+        mix: ScoreMix | None,
+        data_window: dict,
+        metrics: dict,
+        in_dim: int,
+    ):
+        self.config = config
+        self.encoder_version = encoder_version
+        self.text_view = text_view
+        self.relation_view = relation_view
+        self.graph = graph
+        self.mix = mix
+        self.data_window = data_window
+        self.metrics = metrics
+        self.in_dim = in_dim
+        self._cache: EmbeddingCache | None = None
+        self._graph_states: list[torch.Tensor] | None = None
+        for m in (text_view, relation_view, mix):
+            if m is not None:
+                m.eval()
+
+    # ------------------------------------------------------------ plumbing
+    @property
+    def cache(self) -> EmbeddingCache:
+        if self._cache is None:
+            from .embedding import encoder_for_version
+
+            self._cache = EmbeddingCache(encoder_for_version(self.encoder_version))
+        return self._cache
+
+    def use_cache(self, cache: EmbeddingCache) -> None:
+        if cache.encoder.version != self.encoder_version:
+            raise ValueError(
+                f"cache encoder {cache.encoder.version!r} != model encoder {self.encoder_version!r}"
+            )
+        self._cache = cache
+
+    def _states(self) -> list[torch.Tensor]:
+        if self._graph_states is None:
+            g = self.graph
+            with torch.no_grad():
+                self._graph_states = self.relation_view.node_states(
+                    torch.from_numpy(g.x), torch.from_numpy(g.types), g.adjacency(None)
+                )
+        return self._graph_states
+
+    def _relation_vectors(self, docs: Sequence[JobDoc | ResumeDoc], whole: np.ndarray) -> torch.Tensor:
+        """Graph vectors: the node's state for documents in the graph; cold-start attachment otherwise."""
+        states = self._states()
+        out = torch.zeros(len(docs), states[-1].shape[1])
+        new_i = []
+        for i, d in enumerate(docs):
+            kind = "job" if isinstance(d, JobDoc) else "resume"
+            n = self.graph.node_of(kind, d.id)
+            if n is None:
+                new_i.append(i)
+            else:
+                out[i] = states[-1][n]
+        if new_i:
+            types, adj = self.graph.attach([docs[i] for i in new_i], whole[new_i])
+            with torch.no_grad():
+                h = self.relation_view.extend(
+                    torch.from_numpy(whole[new_i]), torch.from_numpy(types), adj, states
+                )
+            out[new_i] = h
+        return out
+
+    def _doc_reprs(self, docs, is_job: bool):
+        e = embed_sections(list(docs), self.cache)
+        et = torch.from_numpy(e)
+        t = None
+        if self.text_view is not None:
+            with torch.no_grad():
+                t, _ = (self.text_view.job_tower if is_job else self.text_view.resume_tower)(et)
+        r = self._relation_vectors(list(docs), e[:, -1]) if self.relation_view is not None else None
+        return et, t, r
+
+    # ------------------------------------------------------------ scoring
+    def score_pairs(
+        self, jobs: Sequence[JobDoc], resumes: Sequence[ResumeDoc], pairs: np.ndarray, *, chunk: int = 8192
+    ) -> PairScores:
+        """pairs: (m, 2) int indices into jobs / resumes. Returns PairScores(total, text, relation) in [0, 1]."""
+        pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+        m = len(pairs)
+        nan = np.full(m, np.nan, dtype=np.float32)
+        if m == 0:
+            return PairScores(nan.copy(), nan.copy(), nan.copy())
+        ej, tj, rj = self._doc_reprs(jobs, True)
+        er, tr, rr = self._doc_reprs(resumes, False)
+        lt_all, lr_all = [], []
+        with torch.no_grad():
+            for s in range(0, m, chunk):
+                pj = torch.from_numpy(pairs[s : s + chunk, 0])
+                pr = torch.from_numpy(pairs[s : s + chunk, 1])
+                if self.text_view is not None:
+                    lt_all.append(self.text_view.head_logit(tj[pj], tr[pr], ej[pj], er[pr]))
+                if self.relation_view is not None:
+                    lr_all.append(
+                        self.relation_view.score(rj[pj], rr[pr], similarity_features(ej[pj], er[pr]))
+                    )
+        lt = torch.cat(lt_all) if lt_all else None
+        lr = torch.cat(lr_all) if lr_all else None
+        return self._combine(lt, lr, m)
+
+    def _combine(self, lt, lr, m) -> PairScores:
+        nan = np.full(m, np.nan, dtype=np.float32)
+        pt = torch.sigmoid(lt).numpy().astype(np.float32) if lt is not None else nan.copy()
+        pr = torch.sigmoid(lr).numpy().astype(np.float32) if lr is not None else nan.copy()
+        if lt is None:
+            total = pr.copy()
+        elif lr is None:
+            total = pt.copy()
+        elif self.config.view_mix == "learned":
+            with torch.no_grad():
+                total = torch.sigmoid(self.mix(lt, lr)).numpy().astype(np.float32)
+        else:
+            w = float(self.config.view_mix)
+            total = (w * pt + (1 - w) * pr).astype(np.float32)
+        return PairScores(total, pt, pr)
+
+    def rank_resumes(self, job: JobDoc, resumes: Sequence[ResumeDoc]) -> PairScores:
+        """Scores of one job against each resume (same order as ``resumes``)."""
+        pairs = np.stack([np.zeros(len(resumes), dtype=np.int64), np.arange(len(resumes))], 1)
+        return self.score_pairs([job], resumes, pairs)
+
+    def rank_jobs(self, resume: ResumeDoc, jobs: Sequence[JobDoc]) -> PairScores:
+        """Scores of one resume against each job (same order as ``jobs``)."""
+        pairs = np.stack([np.arange(len(jobs)), np.zeros(len(jobs), dtype=np.int64)], 1)
+        return self.score_pairs(jobs, [resume], pairs)
+
+    # ------------------------------------------------------------ retrieval / explanations
+    def _text_weight(self) -> float:
+        if self.text_view is None:
+            return 0.0
+        if self.relation_view is None:
+            return 1.0
+        return 0.5 if self.config.view_mix == "learned" else float(self.config.view_mix)
+
+    def _embed(self, docs, is_job: bool) -> np.ndarray:
+        _, t, r = self._doc_reprs(list(docs), is_job)
+        w = self._text_weight()
+        parts = []
+        if t is not None:
+            parts.append(math.sqrt(w) * F.normalize(t, dim=1))
+        if r is not None:
+            parts.append(math.sqrt(1 - w) * F.normalize(r, dim=1))
+        v = F.normalize(torch.cat(parts, dim=1), dim=1)
+        return v.numpy().astype(np.float32)
+
+    def embed_jobs(self, jobs: Sequence[JobDoc]) -> np.ndarray:
+        """L2-normalised retrieval vectors; dot(job, resume) = mix of the views' contrastively trained cosines."""
+        return self._embed(jobs, True)
+
+    def embed_resumes(self, resumes: Sequence[ResumeDoc]) -> np.ndarray:
+        return self._embed(resumes, False)
+
+    @property
+    def retrieval_dim(self) -> int:
+        return self.config.hidden * ((self.text_view is not None) + (self.relation_view is not None))
+
+    def section_similarities(self, job: JobDoc, resume: ResumeDoc) -> dict[str, float]:
+        """Cosine of frozen section embeddings per peer pair, keys like ``"skills:skills"``, plus
+        ``"whole:whole"``. An empty section on either side gives 0.0."""
+        ej = embed_sections([job], self.cache)[0]
+        er = embed_sections([resume], self.cache)[0]
+        out = {}
+        for s in range(N_PEER + 1):
+            out[f"{JOB_VIEW_SECTIONS[s]}:{RESUME_VIEW_SECTIONS[s]}"] = float(ej[s] @ er[s])
+        return out
+
+    # ------------------------------------------------------------ (de)serialisation (see artifacts.py)
+    def to_state(self) -> dict:
+        return {
+            "config": _to_jsonable(self.config.to_dict()),
+            "encoder_version": self.encoder_version,
+            "data_window": _to_jsonable(self.data_window),
+            "metrics": _to_jsonable(self.metrics),
+            "in_dim": self.in_dim,
+            "text_view": self.text_view.state_dict() if self.text_view is not None else None,
+            "relation_view": self.relation_view.state_dict() if self.relation_view is not None else None,
+            "mix": self.mix.state_dict() if self.mix is not None else None,
+            "graph": self.graph.to_state() if self.graph is not None else None,
+        }
+
+    @classmethod
+    def from_state(cls, st: dict) -> MatchingModel:
+        cfg = TrainConfig.from_dict(st["config"])
+        in_dim = int(st["in_dim"])
+        tv = rv = mix = None
+        if st["text_view"] is not None:
+            tv = TextView(in_dim, cfg.hidden, cfg.dropout)
+            tv.load_state_dict(st["text_view"])
+        if st["relation_view"] is not None:
+            rv = RelationView(in_dim, cfg.hidden, cfg.gnn_layers, cfg.dropout)
+            rv.load_state_dict(st["relation_view"])
+        if st["mix"] is not None:
+            mix = ScoreMix()
+            mix.load_state_dict(st["mix"])
+        graph = RelationGraph.from_state(st["graph"]) if st["graph"] is not None else None
+        return cls(cfg, st["encoder_version"], tv, rv, graph, mix, st["data_window"], st["metrics"], in_dim)
+
+
+# ==================================================================================== training data
+@dataclass
+class _Pairs:
+    job: np.ndarray  # index into data.jobs
+    resume: np.ndarray
+    label: np.ndarray  # 0/1 float32
+    strength: np.ndarray  # |strength|
+    fold: np.ndarray
+
+
+def aggregate_interactions(data: MatchingData) -> _Pairs:
+    """One labelled pair per (job, resume): the latest event's polarity decides (see module docstring).
+    Interactions that reference unknown documents are ignored."""
+    ji = {j.id: i for i, j in enumerate(data.jobs)}
+    ri = {r.id: i for i, r in enumerate(data.resumes)}
+    latest: dict[tuple[int, int], tuple[float, int]] = {}
+    best: dict[tuple[int, int, bool], int] = {}
+    for ev in data.interactions:
+        if ev.job_id not in ji or ev.resume_id not in ri:
+            continue
+        key = (ji[ev.job_id], ri[ev.resume_id])
+        s = ev.strength
+        if key not in latest or ev.timestamp >= latest[key][0]:
+            latest[key] = (ev.timestamp, s)
+        bk = (*key, s > 0)
+        best[bk] = max(best.get(bk, 0), abs(s))
+    keys = sorted(latest)
+    job = np.array([k[0] for k in keys], dtype=np.int64)
+    res = np.array([k[1] for k in keys], dtype=np.int64)
+    lab = np.array([1.0 if latest[k][1] > 0 else 0.0 for k in keys], dtype=np.float32)
+    st = np.array([best[(*k, latest[k][1] > 0)] for k in keys], dtype=np.float32)
+    return _Pairs(job, res, lab, st, np.zeros(len(keys), dtype=np.int64))
+
+
+def _sample_negatives(pairs: _Pairs, n_res: int, k: int, rng: np.random.Generator, taken: set[int]):
+    """For each observed positive, k random resumes for the same job that have no interaction with it."""
+    pos = np.flatnonzero(pairs.label > 0.5)
+    if k <= 0 or len(pos) == 0 or n_res < 2:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64)
+    jobs = np.repeat(pairs.job[pos], k)
+    folds = np.repeat(pairs.fold[pos], k)
+    res = rng.integers(0, n_res, size=len(jobs))
+    for _ in range(5):  # re-draw collisions with observed pairs
+        bad = np.array([int(j) * n_res + int(r) in taken for j, r in zip(jobs, res, strict=True)], dtype=bool)
+        if not bad.any():
+            break
+        res[bad] = rng.integers(0, n_res, size=int(bad.sum()))
+    keep = ~np.array([int(j) * n_res + int(r) in taken for j, r in zip(jobs, res, strict=True)], dtype=bool)
+    return jobs[keep], res[keep], folds[keep]
+
+
+def _select_small_loss(
+    loss: torch.Tensor, labels: torch.Tensor, keep: float, per_class: bool
+) -> torch.Tensor:
+    """Indices of the ``keep`` fraction of samples with the smallest loss (per class when asked)."""
+    if keep >= 1.0:
+        return torch.arange(len(loss))
+    groups = (
+        [torch.nonzero(labels > 0.5).flatten(), torch.nonzero(labels <= 0.5).flatten()]
+        if per_class
+        else [torch.arange(len(loss))]
+    )
+    out = []
+    for g in groups:
+        if len(g) == 0:
+            continue
+        n = max(1, int(math.ceil(keep * len(g))))
+        out.append(g[torch.argsort(loss[g])[:n]])
+    return torch.cat(out)
+
+
+def _data_window(data: MatchingData, pairs: _Pairs) -> dict:
+    ts = [e.timestamp for e in data.interactions]
+    return {
+        "n_jobs": len(data.jobs),
+        "n_resumes": len(data.resumes),
+        "n_interactions": len(data.interactions),
+        "n_pairs": len(pairs.job),
+        "n_positive_pairs": int((pairs.label > 0.5).sum()),
+        "ts_min": float(min(ts)) if ts else None,
+        "ts_max": float(max(ts)) if ts else None,
+        "meta": _to_jsonable(data.meta),
+    }
+
+
+# ==================================================================================== train
+def train(
+    data: MatchingData,
+    config: TrainConfig,
+    *,
+    cache: EmbeddingCache | None = None,
+    progress: Callable[[TrainProgress], None] | None = None,
+    clean_mask_fn: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
+) -> MatchingModel:
+    """Train MV-CoN on ``data`` (its interactions are the TRAINING interactions: the relation graph is built
+    from them only).
+
+    cache: embedding cache (defaults to a fresh in-memory cache over ``get_encoder()``); the model keeps it.
+    progress: called after encoding, graph building, each epoch and evaluation.
+    clean_mask_fn(pairs (m,2) int [job index, resume index into data.jobs/resumes], labels (m,) 0/1) -> bool (m,):
+        when the truth is known (synthetic data), marks which training labels are clean; used to record
+        ``clean_kept_fraction`` (kept observed pairs that are clean) next to ``batch_clean_fraction``.
+    """
+    if not (config.use_text_view or config.use_relation_view):
+        raise ValueError("at least one view must be enabled")
+    t_start = time.monotonic()
+    deadline = t_start + 60 * config.max_minutes if config.max_minutes else None
+    torch.manual_seed(config.seed)
+    prev_threads = torch.get_num_threads()
+    if config.num_threads:
+        torch.set_num_threads(config.num_threads)
+    try:
+        return _train(data, config, cache, progress, clean_mask_fn, t_start, deadline)
+    finally:
+        torch.set_num_threads(prev_threads)
+
+
+def _train(data, config, cache, progress, clean_mask_fn, t_start, deadline) -> MatchingModel:
+    rng = np.random.default_rng(config.seed)
+    if cache is None:  # (an empty cache is falsy: it has __len__)
+        cache = EmbeddingCache(get_encoder())
+    bars = progress is None and config.show_progress_bars
+    history: list[dict] = []
+
+    def report(p: TrainProgress, extra: dict | None = None):
+        rec = {**asdict(p), **(extra or {})}
+        history.append(_to_jsonable(rec))
+        if progress is not None:
+            progress(p)
+
+    # ---- encode
+    pairs = aggregate_interactions(data)
+    if len(pairs.job) == 0:
+        raise ValueError("no usable interactions (ids must match data.jobs / data.resumes)")
+    pairs.fold = rng.integers(0, max(1, config.n_folds), size=len(pairs.job))
+    ej_np = embed_sections(data.jobs, cache, progress=bars)
+    er_np = embed_sections(data.resumes, cache, progress=bars)
+    in_dim = ej_np.shape[2]
+    EJ, ER = torch.from_numpy(ej_np), torch.from_numpy(er_np)
+    report(
+        TrainProgress("encode", 0, config.epochs), {"cache_hits": cache.hits, "cache_misses": cache.misses}
+    )
+
+    clean = None
+    if clean_mask_fn is not None:
+        clean = np.asarray(clean_mask_fn(np.stack([pairs.job, pairs.resume], 1), pairs.label), dtype=bool)
+
+    # ---- graph
+    graph = rel = None
+    if config.use_relation_view:
+        edges = [
+            InteractionEdge(int(j), int(r), float(s), bool(y > 0.5), int(f))
+            for j, r, s, y, f in zip(
+                pairs.job, pairs.resume, pairs.strength, pairs.label, pairs.fold, strict=True
+            )
+        ]
+        graph = RelationGraph.build(
+            data.jobs,
+            data.resumes,
+            edges,
+            ej_np[:, -1],
+            er_np[:, -1],
+            cache,
+            n_folds=config.n_folds,
+            knn=config.knn,
+        )
+        X, TYPES = torch.from_numpy(graph.x), torch.from_numpy(graph.types)
+        job_node = torch.from_numpy(np.flatnonzero(graph.types == JOB))
+        res_node = torch.from_numpy(np.flatnonzero(graph.types == RESUME))
+        rel = RelationView(in_dim, config.hidden, config.gnn_layers, config.dropout)
+    report(TrainProgress("graph", 0, config.epochs), {"graph_nodes": graph.n_nodes if graph else 0})
+
+    text = TextView(in_dim, config.hidden, config.dropout) if config.use_text_view else None
+    both = text is not None and rel is not None
+    mix = ScoreMix() if both and config.view_mix == "learned" else None
+    params = [p for m in (text, rel, mix) if m is not None for p in m.parameters()]
+    opt = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+    coteach = config.coteaching and both
+
+    n_res = len(data.resumes)
+    taken = {int(j) * n_res + int(r) for j, r in zip(pairs.job, pairs.resume, strict=True)}
+    n_obs = len(pairs.job)
+    epochs_iter = range(config.epochs)
+    if bars:
+        from tqdm.auto import tqdm
+
+        epochs_iter = tqdm(epochs_iter, desc="train", unit="epoch")
+    stopped_early = False
+    for epoch in epochs_iter:
+        for m in (text, rel, mix):
+            if m is not None:
+                m.train()
+        nj_, nr_, nf_ = _sample_negatives(pairs, n_res, config.negatives_per_positive, rng, taken)
+        all_j = np.concatenate([pairs.job, nj_])
+        all_r = np.concatenate([pairs.resume, nr_])
+        all_y = np.concatenate([pairs.label, np.zeros(len(nj_), np.float32)])
+        all_f = np.concatenate([pairs.fold, nf_])
+        all_obs = np.concatenate([np.arange(n_obs), np.full(len(nj_), -1)])  # observed pair index or -1
+        batches = []
+        for f in range(max(1, config.n_folds)):
+            idx = rng.permutation(np.flatnonzero(all_f == f))
+            batches += [idx[s : s + config.batch_size] for s in range(0, len(idx), config.batch_size)]
+        order = rng.permutation(len(batches))
+        sums: dict[str, float] = {}
+        kept_sum, kept_n = 0.0, 0
+        clean_kept, clean_batch = [], []
+        for bi, b in enumerate(order):
+            idx = batches[b]
+            if len(idx) < 2:
+                continue
+            T = epoch + bi / max(1, len(batches))
+            keep = (
+                1.0 - config.forget_rate * min(T / max(config.warmup_epochs, 1e-9), 1.0) if coteach else 1.0
+            )
+            y = torch.from_numpy(all_y[idx])
+            bj = torch.from_numpy(all_j[idx])
+            br = torch.from_numpy(all_r[idx])
+            fold = int(all_f[idx[0]])
+            losses = {}
+            lt = lr_ = None
+            if text is not None:
+                out_t = text(EJ[bj], ER[br])
+                lt = out_t["logit"]
+                bce_t = F.binary_cross_entropy_with_logits(lt, y, reduction="none")
+            if rel is not None:
+                states = rel.node_states(X, TYPES, graph.adjacency(fold))
+                hj, hr = states[-1][job_node[bj]], states[-1][res_node[br]]
+                lr_ = rel.score(hj, hr, similarity_features(EJ[bj], ER[br]))
+                bce_r = F.binary_cross_entropy_with_logits(lr_, y, reduction="none")
+            # co-teaching: each view picks small-loss pairs FOR THE OTHER view
+            if coteach:
+                for_rel = _select_small_loss(bce_t.detach(), y, keep, config.select_per_class)
+                for_text = _select_small_loss(bce_r.detach(), y, keep, config.select_per_class)
+            else:
+                for_rel = for_text = torch.arange(len(idx))
+            total = torch.zeros(())
+            if text is not None:
+                sel = for_text
+                l_bce = bce_t[sel].mean()
+                pos = sel[y[sel] > 0.5]
+                l_con = softened_contrastive(
+                    out_t["j"][pos], out_t["r"][pos], config.label_smoothing_alpha, config.temperature
+                )
+                sub = {k: v[pos] for k, v in out_t.items() if k != "logit"}
+                l_sec = section_alignment_loss(
+                    sub, EJ[bj[pos]], ER[br[pos]], config.label_smoothing_alpha, config.temperature
+                )
+                total = total + l_bce + config.contrastive_weight * l_con + config.section_weight * l_sec
+                losses.update(
+                    text_bce=l_bce.item(), text_contrastive=l_con.item(), text_sections=l_sec.item()
+                )
+            if rel is not None:
+                sel = for_rel
+                l_bce = bce_r[sel].mean()
+                pos = sel[y[sel] > 0.5]
+                l_con = softened_contrastive(
+                    hj[pos], hr[pos], config.label_smoothing_alpha, config.temperature
+                )
+                total = total + l_bce + config.contrastive_weight * l_con
+                losses.update(relation_bce=l_bce.item(), relation_contrastive=l_con.item())
+            if mix is not None:
+                both_sel = torch.from_numpy(np.intersect1d(for_text.numpy(), for_rel.numpy()))
+                if len(both_sel) == 0:
+                    both_sel = torch.arange(len(idx))
+                l_mix = F.binary_cross_entropy_with_logits(
+                    mix(lt.detach()[both_sel], lr_.detach()[both_sel]), y[both_sel]
+                )
+                total = total + l_mix
+                losses["mix_bce"] = l_mix.item()
+            opt.zero_grad()
+            total.backward()
+            nn.utils.clip_grad_norm_(params, 5.0)
+            opt.step()
+            for k, v in losses.items():
+                sums[k] = sums.get(k, 0.0) + v
+            kept_sum += 0.5 * (len(for_text) + len(for_rel)) / len(idx)
+            kept_n += 1
+            if clean is not None:
+                obs = all_obs[idx]
+                is_obs = obs >= 0
+                if is_obs.any():
+                    clean_batch.append(float(clean[obs[is_obs]].mean()))
+                    fr = []
+                    for sel in (for_text, for_rel):
+                        so = obs[sel.numpy()]
+                        so = so[so >= 0]
+                        if len(so):
+                            fr.append(float(clean[so].mean()))
+                    if fr:
+                        clean_kept.append(float(np.mean(fr)))
+            if deadline is not None and time.monotonic() > deadline:
+                stopped_early = True
+                break
+        avg = {k: v / max(kept_n, 1) for k, v in sums.items()}
+        p = TrainProgress(
+            "train",
+            epoch + 1,
+            config.epochs,
+            avg,
+            kept_sum / max(kept_n, 1),
+            float(np.mean(clean_kept)) if clean_kept else None,
+        )
+        report(
+            p,
+            {
+                "batch_clean_fraction": float(np.mean(clean_batch)) if clean_batch else None,
+                "seconds": time.monotonic() - t_start,
+            },
+        )
+        if stopped_early:
+            break
+
+    metrics: dict = {"history": history, "stopped_early": stopped_early}
+    model = MatchingModel(
+        config, cache.encoder.version, text, rel, graph, mix, _data_window(data, pairs), metrics, in_dim
+    )
+    model._cache = cache
+    # ---- evaluate (in-sample sanity numbers: AUC of each view on observed + sampled-negative training pairs)
+    sel = rng.permutation(n_obs)[: config.eval_max_pairs]
+    nj_, nr_, _ = _sample_negatives(
+        _Pairs(pairs.job[sel], pairs.resume[sel], pairs.label[sel], pairs.strength[sel], pairs.fold[sel]),
+        n_res,
+        1,
+        rng,
+        taken,
+    )
+    ev_pairs = np.concatenate([np.stack([pairs.job[sel], pairs.resume[sel]], 1), np.stack([nj_, nr_], 1)])
+    ev_y = np.concatenate([pairs.label[sel], np.zeros(len(nj_), np.float32)])
+    sc = model.score_pairs(data.jobs, data.resumes, ev_pairs)
+    ev = {}
+    for name in ("total", "text", "relation"):
+        s = getattr(sc, name)
+        if not np.isnan(s).any():
+            ev[f"train_auc_{name}"] = auc_score(s, ev_y)
+    metrics.update(ev)
+    metrics["train_seconds"] = time.monotonic() - t_start
+    if clean is not None:
+        metrics["label_clean_fraction"] = float(clean.mean())
+    report(TrainProgress("evaluate", len([h for h in history if h["stage"] == "train"]), config.epochs, ev))
+    return model
