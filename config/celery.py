@@ -1,4 +1,8 @@
-"""The Celery app. Tasks live in `workers/`; settings come from Django (CELERY_*)."""
+"""The Celery app. Tasks live in `workers/tasks/`; settings come from Django (CELERY_*).
+
+Queues (routed by task module, see CELERY_TASK_ROUTES): embedding, training, scoring, default.
+Beat (CELERY_BEAT_SCHEDULE): the nightly retrain chain and the embedding sweep.
+"""
 
 import os
 
@@ -8,4 +12,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("tandem")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(["workers"])
+# workers/tasks is a package of modules; each one is named so all of them register.
+app.autodiscover_tasks(
+    ["workers.tasks.embedding", "workers.tasks.training", "workers.tasks.scoring"],
+    related_name=None,
+)

@@ -146,7 +146,13 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Longer than the longest task (a nightly retrain), so Redis never redelivers a task still running.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 6 * 3600)}
+# A task whose worker died (SIGKILL, lost machine) is handed out again once it has been unacknowledged for
+# visibility_timeout; a worker looks for such tasks when it starts and every interval*throttle seconds.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 6 * 3600),
+    "unacked_restore_interval": env_int("CELERY_UNACKED_RESTORE_INTERVAL", 10),
+    "unacked_restore_throttle": env_int("CELERY_UNACKED_RESTORE_THROTTLE", 10),
+}
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "workers.tasks.embedding.*": {"queue": "embedding"},
@@ -154,7 +160,79 @@ CELERY_TASK_ROUTES = {
     "workers.tasks.scoring.*": {"queue": "scoring"},
 }
 
+# Beat: the nightly retrain chain (train -> evaluate -> promote) and a sweep that picks up embedding work
+# whose queued task was lost. NIGHTLY_RETRAIN_CRON is a 5-field cron line: "minute hour day month weekday".
+NIGHTLY_RETRAIN_CRON = os.environ.get("NIGHTLY_RETRAIN_CRON", "0 3 * * *")
+EMBEDDING_SWEEP_SECONDS = env_int("EMBEDDING_SWEEP_SECONDS", 600)
+
+
+def _crontab(line: str):
+    from celery.schedules import crontab
+
+    fields = line.split()
+    if len(fields) != 5:
+        raise ValueError(f"NIGHTLY_RETRAIN_CRON needs 5 fields, got {line!r}")
+    minute, hour, day_of_month, month_of_year, day_of_week = fields
+    return crontab(
+        minute=minute,
+        hour=hour,
+        day_of_month=day_of_month,
+        month_of_year=month_of_year,
+        day_of_week=day_of_week,
+    )
+
+
+CELERY_BEAT_SCHEDULE = {
+    "nightly-retrain": {
+        "task": "workers.tasks.training.nightly_retrain",
+        "schedule": _crontab(NIGHTLY_RETRAIN_CRON),
+    },
+    "embedding-sweep": {
+        "task": "workers.tasks.embedding.embed_dirty_documents",
+        "schedule": float(EMBEDDING_SWEEP_SECONDS),
+        "kwargs": {"sweep": True},
+    },
+}
+
+# Training and the model registry (matching/registry.py).
+# One training at a time: a Redis lock whose value is the run id; extended while the run makes progress.
+TRAINING_LOCK_KEY = os.environ.get("TRAINING_LOCK_KEY", "tandem:training:lock")
+TRAINING_LOCK_TTL = env_int("TRAINING_LOCK_TTL", 2 * 3600)
+# The most recent slice of the interaction log (by time) is held out for evaluation and promotion.
+TRAINING_HOLDOUT_FRACTION = float(os.environ.get("TRAINING_HOLDOUT_FRACTION", "0.15"))
+# Promotion compares this metric, on the candidate's held-out slice, against the active model (or zero-shot
+# cosine when none is active) and needs to beat it by more than PROMOTION_MARGIN.
+PROMOTION_METRIC = os.environ.get("PROMOTION_METRIC", "ndcg_at_10")
+PROMOTION_MARGIN = float(os.environ.get("PROMOTION_MARGIN", "0.0"))
+# "baseline": the first model must beat zero-shot cosine; "always": the first model is promoted unconditionally.
+FIRST_MODEL_POLICY = os.environ.get("FIRST_MODEL_POLICY", "baseline")
+# Held-out evaluation: per job, the resumes it interacted with in the slice plus this many random resumes.
+EVAL_RANDOM_NEGATIVES = env_int("EVAL_RANDOM_NEGATIVES", 100)
+EVAL_MAX_QUERIES = env_int("EVAL_MAX_QUERIES", 2000)
+# Progress writes to TrainingRun at most this often (epoch ends and stage changes are always written).
+TRAINING_PROGRESS_INTERVAL = float(os.environ.get("TRAINING_PROGRESS_INTERVAL", "2.0"))
+# ml.network.TrainConfig overrides; the training worker's environment decides, not the API caller.
+TRAINING_CONFIG = {
+    key: cast(os.environ[name])
+    for key, name, cast in (
+        ("epochs", "TANDEM_TRAIN_EPOCHS", int),
+        ("batch_size", "TANDEM_TRAIN_BATCH_SIZE", int),
+        ("hidden", "TANDEM_TRAIN_HIDDEN", int),
+        ("max_minutes", "TANDEM_TRAIN_MAX_MINUTES", float),
+        ("seed", "TANDEM_TRAIN_SEED", int),
+        ("forget_rate", "TANDEM_TRAIN_FORGET_RATE", float),
+    )
+    if os.environ.get(name)
+}
+TRAINING_TASK_MAX_RETRIES = env_int("TRAINING_TASK_MAX_RETRIES", 3)
+# Section-embedding cache for training (local file per machine; speeds up nightly retrains).
+TRAINING_EMBEDDING_CACHE = os.environ.get("TRAINING_EMBEDDING_CACHE", str(VAR_DIR / "cache" / "sections.npz"))
+
 # Embeddings: where the encoder lives and how it is identified.
+# "minilm" (production) or "hashing" (ml.embedding.HashingEncoder: fast, for tests and demos only).
+EMBEDDING_ENCODER = os.environ.get("TANDEM_ENCODER", "minilm")
+# Dirty-flag batches: documents per embedding task; the task re-queues itself until none is left.
+EMBEDDING_DIRTY_BATCH = env_int("EMBEDDING_DIRTY_BATCH", 256)
 EMBEDDING_BATCH_SIZE = env_int("EMBEDDING_BATCH_SIZE", 64)
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")

@@ -4,3 +4,15 @@ from django.apps import AppConfig
 class MatchingConfig(AppConfig):
     name = "matching"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from matching import embedding_services
+        from recruiting import signals
+
+        # recruiting sends these after its transaction commits; embedding is queued only when content changed.
+        signals.document_saved.connect(
+            embedding_services.on_document_saved, dispatch_uid="matching.embed_on_document_saved"
+        )
+        signals.document_erased.connect(
+            embedding_services.on_document_erased, dispatch_uid="matching.forget_on_document_erased"
+        )

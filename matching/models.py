@@ -33,6 +33,10 @@ class ModelVersion(models.Model):
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children"
     )
     encoder_version = models.CharField(max_length=200, blank=True, default="")
+    # The version this one displaced when it was activated; rollback walks back along this chain.
+    replaced = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replaced_by"
+    )
     # Why it was not promoted, or why it failed.
     notes = models.TextField(blank=True, default="")
 
@@ -71,6 +75,10 @@ class TrainingRun(models.Model):
     config = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True, default="")
     celery_task_id = models.CharField(max_length=64, blank=True, default="")
+    # Rises each time a worker (re)starts the run; a redelivered task restarts cleanly under a new attempt,
+    # and an older attempt that is still alive notices it was superseded at its next progress write.
+    attempt = models.PositiveIntegerField(default=0)
+    trigger = models.CharField(max_length=20, blank=True, default="api")
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -153,3 +161,24 @@ class VectorIndex(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["space", "kind"], name="uniq_vector_index")]
+
+
+class EmbeddingMark(models.Model):
+    """Dirty flag for embedding work, one row per document (kind, object id).
+
+    Marking sets `dirty` and a new `marked_at`. A worker takes a fixed batch in primary-key order, embeds it,
+    then clears the flag only where it is still dirty with the SAME `marked_at` (row locks): a document edited
+    while its batch was being processed stays dirty and is embedded again.
+    """
+
+    kind = models.CharField(max_length=6, choices=DocumentVector.Kind.choices)
+    object_id = models.BigIntegerField()
+    dirty = models.BooleanField(default=True)
+    marked_at = models.DateTimeField(default=timezone.now)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["kind", "object_id"], name="uniq_embedding_mark")]
+        indexes = [
+            models.Index(fields=["id"], condition=Q(dirty=True), name="embedding_mark_dirty_idx"),
+        ]

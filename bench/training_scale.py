@@ -1,0 +1,437 @@
+"""Training at platform scale: wall time per stage and peak memory of the REAL training service.
+
+    .venv/bin/python bench/training_scale.py                 # 1/100 and 1/10 of the platform
+    .venv/bin/python bench/training_scale.py --scales 1      # the full platform (10k jobs, 100k resumes, 1M events)
+
+What runs: `matching.registry.train_run` (the function the `train_model` Celery task calls) on a synthetic
+platform written into PostgreSQL (database `tandem_bench`, created and migrated here; DATABASE_URL overrides).
+Full size = 10,000 jobs, 100,000 resumes, 1,000,000 interactions (ml.synthetic: occupations, seniority,
+skills, hidden taste, 20% flipped labels, Zipf-like activity over 180 days); 1/10 and 1/100 scale all three.
+
+"Embeddings cached": every section text the model reads is put in the embedding cache beforehand with a
+random unit vector (a stand-in encoder, version "bench-random:384"), so MiniLM never runs. This is what a
+nightly retrain sees when the documents were embedded at write time; it leaves the network, graph and
+database costs untouched. MiniLM itself costs about 2-4 ms per text on these 2 cores (not included).
+
+Stages (wall seconds; peak = the process's resident-set high-water mark during the stage minus RSS at its start,
+VmHWM reset through /proc/self/clear_refs):
+  snapshot   read every document and interaction up to now from PostgreSQL, convert, time-split (85/15)
+  encode     section embeddings of every document, from the cache
+  graph      relation graph (skills/categories, content kNN, training interaction edges)
+  training   the epochs (co-teaching text + relation views), plus ml's in-sample AUC on <= 20k training pairs
+  evaluation held-out slice (per job: its held-out resumes + 100 random), trained model and zero-shot cosine
+  artifact   serialise + write through storages["models"] (temp name, fsync, atomic rename, read back + sha256)
+Training uses ml.network.TrainConfig defaults (8 epochs) capped by --max-minutes (TrainConfig.max_minutes),
+so the table says how many epochs fitted.
+
+Writes bench/results/training_scale.json and the "Training scale" section of docs/results.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import platform
+import re
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tandem_bench")
+os.environ.setdefault("TRAINING_LOCK_KEY", "tandem:bench:training-lock")
+os.environ.setdefault("MODEL_STORAGE_ROOT", str(ROOT / "var" / "bench-models"))
+os.environ.setdefault("TRAINING_EMBEDDING_CACHE", "")
+os.environ.setdefault("TRAINING_PROGRESS_INTERVAL", "10")
+os.environ.setdefault("OMP_NUM_THREADS", "2")
+
+from bench._measure import _reset_peak, _status_kb  # noqa: E402
+
+FULL = {"jobs": 10_000, "resumes": 100_000, "interactions": 1_000_000}
+RESULTS_JSON = ROOT / "bench" / "results" / "training_scale.json"
+RESULTS_MD = ROOT / "docs" / "results.md"
+SECTION = "## Training scale"
+
+
+def ensure_database() -> None:
+    import psycopg
+
+    url = os.environ["DATABASE_URL"]
+    name = url.rsplit("/", 1)[1].split("?")[0]
+    admin = url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+class RandomUnitEncoder:
+    """Stand-in encoder: a random unit vector per text (what the pre-filled cache holds)."""
+
+    version = "bench-random:384"
+    dim = 384
+
+    def __init__(self, seed: int = 0):
+        import numpy as np
+
+        self.rng = np.random.default_rng(seed)
+        self.calls = 0
+
+    def encode(self, texts, *, batch_size: int = 64, progress: bool = False):
+        import numpy as np
+
+        texts = list(texts)
+        self.calls += len(texts)
+        v = self.rng.standard_normal((len(texts), self.dim)).astype(np.float32)
+        v /= np.linalg.norm(v, axis=1, keepdims=True)
+        return v
+
+
+def _copy(cursor, table: str, columns: list[str], rows) -> None:
+    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as cp:
+        for row in rows:
+            cp.write_row(row)
+
+
+def load_platform(scale: float, seed: int = 0) -> dict:
+    """Synthetic platform -> PostgreSQL through COPY. Returns sizes and seconds."""
+    from django.db import connection
+
+    from ml.synthetic import make_synthetic
+
+    n = {k: max(10, int(round(v * scale))) for k, v in FULL.items()}
+    t0 = time.perf_counter()
+    syn = make_synthetic(n["jobs"], n["resumes"], n["interactions"], seed=seed, label_noise=0.2, days=180)
+    t_gen = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    now = datetime.now(UTC)
+    long_ago = now - timedelta(days=400)
+    with connection.cursor() as c:
+        c.execute(
+            "TRUNCATE recruiting_interaction, matching_documentvector, matching_embeddingmark, "
+            "matching_trainingrun, matching_modelversion, recruiting_resume, recruiting_candidate, recruiting_job, "
+            "recruiting_membership, recruiting_organization RESTART IDENTITY CASCADE"
+        )
+        c.execute(
+            "INSERT INTO recruiting_organization (name, slug, created_at, updated_at) "
+            "VALUES ('Bench', 'bench', %s, %s) RETURNING id",
+            [now, now],
+        )
+        org_id = c.fetchone()[0]
+        raw = c.cursor
+        jobs = syn.data.jobs
+        _copy(
+            raw,
+            "recruiting_job",
+            [
+                "id", "organization_id", "external_id", "title", "description", "required_skills",
+                "nice_to_have_skills", "location", "remote", "seniority", "employment_type", "salary_currency",
+                "status", "content_hash", "created_at", "updated_at",
+            ],
+            (
+                (i + 1, org_id, "", d.title, d.description, json.dumps(list(d.skills)), "[]", d.location, False,
+                 "mid", "full_time", "USD", "open", f"{i:064x}", long_ago, long_ago)
+                for i, d in enumerate(jobs)
+            ),
+        )  # fmt: skip
+        _copy(
+            raw,
+            "recruiting_candidate",
+            [
+                "id",
+                "organization_id",
+                "external_id",
+                "full_name",
+                "email",
+                "location",
+                "created_at",
+                "updated_at",
+            ],
+            (
+                (i + 1, org_id, "", f"Person {i}", "", d.location, long_ago, long_ago)
+                for i, d in enumerate(syn.data.resumes)
+            ),
+        )
+        _copy(
+            raw,
+            "recruiting_resume",
+            [
+                "id", "candidate_id", "external_id", "headline", "summary", "skills", "experience", "education",
+                "full_text", "source_file", "source_file_name", "content_hash", "created_at", "updated_at",
+            ],
+            (
+                (i + 1, i + 1, "", d.headline, d.summary, json.dumps(list(d.skills)),
+                 json.dumps([{"description": e} for e in d.experience]),
+                 json.dumps([{"degree": e} for e in d.education]), "", None, "", f"{i:064x}", long_ago, long_ago)
+                for i, d in enumerate(syn.data.resumes)
+            ),
+        )  # fmt: skip
+        job_idx = {d.id: i + 1 for i, d in enumerate(jobs)}
+        res_idx = {d.id: i + 1 for i, d in enumerate(syn.data.resumes)}
+        last = max(e.timestamp for e in syn.data.interactions)
+        shift = now.timestamp() - 3600 - last
+        _copy(
+            raw,
+            "recruiting_interaction",
+            ["job_id", "resume_id", "kind", "external_id", "created_at"],
+            (
+                (
+                    job_idx[e.job_id],
+                    res_idx[e.resume_id],
+                    e.kind,
+                    "",
+                    datetime.fromtimestamp(e.timestamp + shift, tz=UTC),
+                )
+                for e in syn.data.interactions
+            ),
+        )
+        for table in ("recruiting_job", "recruiting_candidate", "recruiting_resume"):
+            c.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))"
+            )
+        c.execute("ANALYZE")
+    return {**n, "generate_s": round(t_gen, 1), "load_s": round(time.perf_counter() - t0, 1)}
+
+
+def prefill_cache(encoder):
+    """Every section text of every document in the DB, as the training will see them, -> cache."""
+    from matching.conversion import iter_job_docs, iter_resume_docs
+    from ml.embedding import EmbeddingCache
+    from ml.textview import job_section_texts, resume_section_texts
+
+    cache = EmbeddingCache(encoder)
+    batch: list[str] = []
+    for docs, fn in ((iter_job_docs(), job_section_texts), (iter_resume_docs(), resume_section_texts)):
+        for d in docs:
+            batch.extend(fn(d))
+            if len(batch) >= 50_000:
+                cache.encode(batch, batch_size=50_000)
+                batch = []
+    if batch:
+        cache.encode(batch, batch_size=50_000)
+    cache.hits = cache.misses = 0
+    encoder.calls = 0
+    return cache
+
+
+class StageClock:
+    """Marks stage boundaries; records seconds and peak RSS growth per stage."""
+
+    def __init__(self):
+        self.stages: dict[str, dict] = {}
+        self.current: str | None = None
+        self.t0 = 0.0
+        self.rss0 = 0
+
+    def start(self, name: str) -> None:
+        self.stop()
+        _reset_peak()
+        self.current, self.t0, self.rss0 = name, time.perf_counter(), _status_kb("VmRSS") or 0
+
+    def stop(self) -> None:
+        if self.current is None:
+            return
+        hwm = _status_kb("VmHWM") or 0
+        self.stages[self.current] = {
+            "seconds": round(time.perf_counter() - self.t0, 2),
+            "peak_mb": round(max(0, hwm - self.rss0) / 1024, 1),
+            "peak_rss_mb": round(hwm / 1024, 1),
+        }
+        self.current = None
+
+
+def run_scale(scale: float, *, max_minutes: float | None, epochs: int | None) -> dict:
+    import shutil
+
+    from django.conf import settings
+
+    from matching import embedding_services, registry
+    from matching.models import ModelVersion
+    from ml.network import train
+
+    shutil.rmtree(os.environ["MODEL_STORAGE_ROOT"], ignore_errors=True)  # the DB restarts its ids below
+    print(f"[scale {scale}] generating and loading the platform…", flush=True)
+    sizes = load_platform(scale)
+    print(f"[scale {scale}] {sizes}", flush=True)
+    encoder = RandomUnitEncoder()
+    embedding_services._encoder = encoder
+    t0 = time.perf_counter()
+    cache = prefill_cache(encoder)
+    prefill_s = time.perf_counter() - t0
+    print(f"[scale {scale}] cache pre-filled with {len(cache)} texts in {prefill_s:.0f}s", flush=True)
+
+    overrides = {}
+    if max_minutes:
+        overrides["max_minutes"] = max_minutes
+    if epochs:
+        overrides["epochs"] = epochs
+    settings.TRAINING_CONFIG = {**settings.TRAINING_CONFIG, **overrides}
+    clock = StageClock()
+    epoch_seconds: list[float] = []
+
+    def train_fn(data, config, *, cache: object = None, progress=None):
+        def on_progress(p):
+            if p.stage == "encode":
+                clock.start("graph")
+            elif p.stage == "graph":
+                clock.start("training")
+            elif p.stage == "train":
+                epoch_seconds.append(time.perf_counter())
+                print(f"[scale {scale}]   epoch {p.epoch}/{p.epochs} kept {p.kept_fraction:.2f}", flush=True)
+            progress(p)
+
+        clock.start("encode")
+        return train(data, config, cache=prefilled, progress=on_progress)
+
+    prefilled = cache
+    # Stage boundaries inside train_run come from its ProgressWriter.stage calls.
+    original_stage = registry.ProgressWriter.stage
+
+    def stage(self, name, **kw):
+        mapping = {"snapshot": "snapshot", "evaluate": "evaluation", "artifact": "artifact"}
+        if name in mapping:
+            clock.start(mapping[name])
+        return original_stage(self, name, **kw)
+
+    registry.ProgressWriter.stage = stage
+    registry.redis_client().delete(settings.TRAINING_LOCK_KEY)
+    run, _ = registry.start_training_run(enqueue=False, trigger="bench")
+    t_all = time.perf_counter()
+    try:
+        version_id = registry.train_run(run.pk, train_fn=train_fn)
+    except BaseException as exc:
+        registry.fail_run(run.pk, f"bench: {type(exc).__name__}: {exc}")
+        raise
+    finally:
+        clock.stop()
+        registry.ProgressWriter.stage = original_stage
+    total = time.perf_counter() - t_all
+    registry.finish_run(run.pk)
+    version = ModelVersion.objects.get(pk=version_id)
+    run.refresh_from_db()
+    m = version.metrics
+    epochs_done = run.epoch
+    per_epoch = None
+    if len(epoch_seconds) >= 2:
+        per_epoch = (epoch_seconds[-1] - epoch_seconds[0]) / (len(epoch_seconds) - 1)
+    elif epoch_seconds and "training" in clock.stages:
+        per_epoch = clock.stages["training"]["seconds"] / max(1, len(epoch_seconds))
+    result = {
+        "scale": scale,
+        "sizes": sizes,
+        "prefill_cache_s": round(prefill_s, 1),
+        "cache_texts": len(cache),
+        "encoder_calls_during_training": encoder.calls,
+        "config": {k: run.config.get(k) for k in ("epochs", "batch_size", "hidden", "max_minutes", "knn")},
+        "epochs_done": epochs_done,
+        "stopped_early": bool(m.get("train", {}).get("stopped_early")),
+        "seconds_per_epoch": round(per_epoch, 1) if per_epoch else None,
+        "stages": clock.stages,
+        "total_s": round(total, 1),
+        "peak_rss_mb": max(s["peak_rss_mb"] for s in clock.stages.values()),
+        "holdout": {
+            k: m.get(k) for k in ("ndcg_at_10", "mrr", "recall_at_50", "auc", "gauc", "n_queries", "n_pairs")
+        },
+        "zero_shot_random_vectors": {k: m.get("zero_shot", {}).get(k) for k in ("ndcg_at_10", "auc")},
+        "artifact_bytes": m.get("artifact_bytes"),
+        "data_window": version.data_window,
+    }
+    print(json.dumps(result, indent=1), flush=True)
+    return result
+
+
+STAGE_ORDER = ("snapshot", "encode", "graph", "training", "evaluation", "artifact")
+
+
+def write_markdown(results: list[dict], meta: dict) -> None:
+    out = io.StringIO()
+    out.write(f"{SECTION}\n\n")
+    out.write(
+        "Written by `bench/training_scale.py` (raw figures: `bench/results/training_scale.json`). The real training "
+        "service (`matching.registry.train_run`, what the `train_model` task runs) on a synthetic platform in "
+        "PostgreSQL; embeddings cached (every section text pre-filled in the cache with a random unit vector, so "
+        "MiniLM never runs; that cost is not in the table). Peak = growth of the resident set above its level at "
+        "the start of the stage; peak RSS = the process's high-water mark in that stage. "
+        f"Machine: {meta['cpus']} CPUs shared with other work, {meta['python']}, torch {meta['torch']}; "
+        f"{meta['date']}.\n\n"
+    )
+    out.write("| scale | jobs | resumes | interactions | stage | wall s | peak MB | peak RSS MB |\n")
+    out.write("|---|---:|---:|---:|---|---:|---:|---:|\n")
+    for r in results:
+        s = r["sizes"]
+        for name in STAGE_ORDER:
+            if name in r["stages"]:
+                st = r["stages"][name]
+                out.write(
+                    f"| {r['scale']} | {s['jobs']:,} | {s['resumes']:,} | {s['interactions']:,} | {name} | "
+                    f"{st['seconds']} | {st['peak_mb']} | {st['peak_rss_mb']} |\n"
+                )
+        out.write(f"| {r['scale']} | | | | **total** | **{r['total_s']}** | | **{r['peak_rss_mb']}** |\n")
+    out.write(
+        "\n| scale | epochs run | s / epoch | capped by max_minutes | held-out NDCG@10 | AUC | queries | artifact MB |\n"
+    )
+    out.write("|---|---:|---:|---|---:|---:|---:|---:|\n")
+    for r in results:
+        h = r["holdout"]
+        out.write(
+            f"| {r['scale']} | {r['epochs_done']} of {r['config']['epochs']} | {r['seconds_per_epoch']} | "
+            f"{'yes (' + str(r['config']['max_minutes']) + ' min)' if r['stopped_early'] else 'no'} | "
+            f"{h['ndcg_at_10'] and round(h['ndcg_at_10'], 3)} | {h['auc'] and round(h['auc'], 3)} | {h['n_queries']} | "
+            f"{round((r['artifact_bytes'] or 0) / 2**20, 1)} |\n"
+        )
+    for note in meta.get("notes", []):
+        out.write(f"\n{note}\n")
+    section = out.getvalue()
+    RESULTS_MD.parent.mkdir(parents=True, exist_ok=True)
+    text = RESULTS_MD.read_text() if RESULTS_MD.exists() else "# Results\n"
+    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
+    if pattern.search(text):
+        text = pattern.sub(section + "\n", text)
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    RESULTS_MD.write_text(text)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--scales", default="0.01,0.1", help="comma-separated fractions of the full platform")
+    parser.add_argument("--max-minutes", type=float, default=None, help="cap on the epochs' wall time")
+    parser.add_argument("--epochs", type=int, default=None)
+    parser.add_argument("--note", action="append", default=[], help="a line added under the table")
+    args = parser.parse_args()
+
+    ensure_database()
+    import django
+
+    django.setup()
+    import torch
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    results = []
+    for scale in (float(s) for s in args.scales.split(",")):
+        results.append(run_scale(scale, max_minutes=args.max_minutes, epochs=args.epochs))
+    # keep earlier runs of other scales (read now: another invocation may have written meanwhile)
+    previous = json.loads(RESULTS_JSON.read_text()).get("results", []) if RESULTS_JSON.exists() else []
+    done = {r["scale"] for r in results}
+    merged = sorted([r for r in previous if r["scale"] not in done] + results, key=lambda r: r["scale"])
+    meta = {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "date": datetime.now(UTC).strftime("%Y-%m-%d"),
+        "notes": args.note,
+    }
+    RESULTS_JSON.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS_JSON.write_text(json.dumps({"meta": meta, "results": merged}, indent=1))
+    write_markdown(merged, meta)
+
+
+if __name__ == "__main__":
+    main()

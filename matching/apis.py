@@ -1,0 +1,195 @@
+"""Model registry and training-run endpoints.
+
+Who may do what (the model is shared by every organization, so switching it is a platform decision):
+- read runs and versions: staff, or any member (recruiter or admin) of an organization;
+- start a training run: staff, or an admin of any organization (a run cannot change what is served unless
+  it beats the active version on held-out data);
+- activate a version or roll back: staff or superusers only (it changes matching for every organization).
+"""
+
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import BasePermission
+from rest_framework.response import Response
+
+from matching import registry
+from matching.models import ModelVersion, TrainingRun
+from recruiting.models import Membership
+
+
+def _is_staff(user) -> bool:
+    return bool(user and user.is_authenticated and (user.is_staff or user.is_superuser))
+
+
+class IsMemberOrStaff(BasePermission):
+    message = "Only organization members and staff may see the model registry."
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        return _is_staff(user) or bool(
+            user and user.is_authenticated and Membership.objects.filter(user=user).exists()
+        )
+
+
+class IsOrgAdminOrStaff(BasePermission):
+    message = "Only staff or an organization administrator may start training."
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        return _is_staff(user) or bool(
+            user
+            and user.is_authenticated
+            and Membership.objects.filter(user=user, role=Membership.Role.ADMIN).exists()
+        )
+
+
+class IsStaff(BasePermission):
+    message = "Only staff may switch the active model version."
+
+    def has_permission(self, request, view) -> bool:
+        return _is_staff(request.user)
+
+
+class ModelVersionSerializer(serializers.ModelSerializer):
+    parent_version = serializers.IntegerField(source="parent.version", read_only=True, default=None)
+    replaced_version = serializers.IntegerField(source="replaced.version", read_only=True, default=None)
+
+    class Meta:
+        model = ModelVersion
+        fields = [
+            "id",
+            "version",
+            "status",
+            "created_at",
+            "activated_at",
+            "config",
+            "data_window",
+            "metrics",
+            "artifact_name",
+            "artifact_sha256",
+            "encoder_version",
+            "parent_version",
+            "replaced_version",
+            "notes",
+        ]
+        read_only_fields = fields
+
+
+class ModelVersionBriefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ModelVersion
+        fields = ["id", "version", "status", "metrics", "notes", "activated_at"]
+        read_only_fields = fields
+
+
+class TrainingRunSerializer(serializers.ModelSerializer):
+    model_version = ModelVersionBriefSerializer(read_only=True)
+    losses = serializers.SerializerMethodField()
+    kept_fraction = serializers.SerializerMethodField()
+    clean_kept_fraction = serializers.SerializerMethodField()
+
+    class Meta:
+        model = TrainingRun
+        fields = [
+            "id",
+            "status",
+            "stage",
+            "epoch",
+            "epochs",
+            "losses",
+            "kept_fraction",
+            "clean_kept_fraction",
+            "progress",
+            "history",
+            "config",
+            "error",
+            "attempt",
+            "trigger",
+            "requested_by",
+            "model_version",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+        read_only_fields = fields
+
+    def get_losses(self, run) -> dict:
+        return (run.progress or {}).get("losses", {})
+
+    def get_kept_fraction(self, run) -> float | None:
+        return (run.progress or {}).get("kept_fraction")
+
+    def get_clean_kept_fraction(self, run) -> float | None:
+        return (run.progress or {}).get("clean_kept_fraction")
+
+
+class RollbackSerializer(serializers.Serializer):
+    to_version = serializers.IntegerField(
+        required=False, help_text="Version number; default: the one replaced."
+    )
+
+
+def _registry_error(exc: registry.RegistryError) -> Response:
+    return Response({"detail": str(exc), "code": exc.code}, status=status.HTTP_409_CONFLICT)
+
+
+class TrainingRunViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
+):
+    """POST starts a run (or returns the one in progress, 200); GET shows live progress."""
+
+    queryset = TrainingRun.objects.select_related("model_version").order_by("-created_at")
+    serializer_class = TrainingRunSerializer
+    filterset_fields = ["status"]
+
+    def get_permissions(self):
+        return [IsOrgAdminOrStaff()] if self.action == "create" else [IsMemberOrStaff()]
+
+    def create(self, request, *args, **kwargs):
+        try:
+            run, created = registry.start_training_run(requested_by=request.user, trigger="api")
+        except registry.RegistryError as exc:
+            return _registry_error(exc)
+        run = self.get_queryset().get(pk=run.pk)
+        return Response(
+            self.get_serializer(run).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )
+
+
+class ModelVersionViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = ModelVersion.objects.select_related("parent", "replaced").order_by("-version")
+    serializer_class = ModelVersionSerializer
+    filterset_fields = ["status"]
+
+    def get_permissions(self):
+        return [IsStaff()] if self.action in ("activate", "rollback") else [IsMemberOrStaff()]
+
+    @action(detail=True, methods=["post"])
+    def activate(self, request, pk=None):
+        """Activate this version. 409 when its artifact is missing or corrupt (the active one stays)."""
+        version = get_object_or_404(ModelVersion, pk=pk)
+        try:
+            version = registry.activate(version.pk, reason=f"activated by {request.user.get_username()}")
+        except registry.RegistryError as exc:
+            return _registry_error(exc)
+        return Response(ModelVersionSerializer(ModelVersion.objects.get(pk=version.pk)).data)
+
+    @action(detail=False, methods=["post"], serializer_class=RollbackSerializer)
+    def rollback(self, request):
+        """Re-activate the version the active one replaced (or `to_version`)."""
+        body = RollbackSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        to_id = None
+        if body.validated_data.get("to_version") is not None:
+            target = ModelVersion.objects.filter(version=body.validated_data["to_version"]).first()
+            if target is None:
+                return Response({"to_version": "No such version."}, status=status.HTTP_400_BAD_REQUEST)
+            to_id = target.pk
+        try:
+            version = registry.rollback(to_version_id=to_id)
+        except registry.RegistryError as exc:
+            return _registry_error(exc)
+        return Response(ModelVersionSerializer(ModelVersion.objects.get(pk=version.pk)).data)

@@ -1,0 +1,142 @@
+"""Rows -> the ml library's plain records (JobDoc, ResumeDoc, InteractionEvent).
+
+Two entry points per kind: one for a model instance (a single document, e.g. when embedding it after a
+save) and one for `.values()` dicts (snapshots of the whole platform, where building model instances for
+100k rows would cost more than the training itself). Both go through the same function, so a document
+looks the same to the model at training and at serving time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+from ml.types import InteractionEvent, JobDoc, ResumeDoc
+from recruiting.models import Interaction, Job, Resume
+
+JOB_VALUES = (
+    "id",
+    "title",
+    "description",
+    "required_skills",
+    "nice_to_have_skills",
+    "location",
+    "remote",
+    "organization__name",
+)
+RESUME_VALUES = ("id", "headline", "summary", "skills", "experience", "education", "candidate__location")
+
+
+def _strings(items: Any) -> tuple[str, ...]:
+    return tuple(str(s).strip() for s in (items or []) if str(s).strip())
+
+
+def _dedupe(items: Iterable[str]) -> tuple[str, ...]:
+    seen: dict[str, None] = {}
+    for s in items:
+        seen.setdefault(s, None)
+    return tuple(seen)
+
+
+def experience_text(entry: Mapping[str, Any]) -> str:
+    """'Developer — Acme — Berlin (2019 – 2023): built APIs' from one experience entry."""
+    head = " — ".join(str(entry.get(k)).strip() for k in ("title", "company", "location") if entry.get(k))
+    span = " – ".join(str(entry.get(k)) for k in ("start", "end") if entry.get(k))
+    if span:
+        head = f"{head} ({span})" if head else span
+    desc = str(entry.get("description") or "").strip()
+    return f"{head}: {desc}" if head and desc else head or desc
+
+
+def education_text(entry: Mapping[str, Any]) -> str:
+    return " — ".join(str(entry.get(k)).strip() for k in ("degree", "institution", "year") if entry.get(k))
+
+
+def job_doc_from_values(row: Mapping[str, Any]) -> JobDoc:
+    location = row.get("location") or ""
+    if row.get("remote"):
+        location = f"{location} (remote)" if location else "remote"
+    return JobDoc(
+        id=str(row["id"]),
+        title=row.get("title") or "",
+        description=row.get("description") or "",
+        skills=_dedupe(_strings(row.get("required_skills")) + _strings(row.get("nice_to_have_skills"))),
+        company=row.get("organization__name") or "",
+        location=location,
+    )
+
+
+def resume_doc_from_values(row: Mapping[str, Any]) -> ResumeDoc:
+    experience = tuple(
+        t for t in (experience_text(e) for e in row.get("experience") or [] if isinstance(e, dict)) if t
+    )
+    education = tuple(
+        t for t in (education_text(e) for e in row.get("education") or [] if isinstance(e, dict)) if t
+    )
+    return ResumeDoc(
+        id=str(row["id"]),
+        headline=row.get("headline") or "",
+        summary=row.get("summary") or "",
+        skills=_dedupe(_strings(row.get("skills"))),
+        experience=experience,
+        education=education,
+        location=row.get("candidate__location") or "",
+    )
+
+
+def job_doc(job: Job) -> JobDoc:
+    return job_doc_from_values(
+        {
+            "id": job.pk,
+            "title": job.title,
+            "description": job.description,
+            "required_skills": job.required_skills,
+            "nice_to_have_skills": job.nice_to_have_skills,
+            "location": job.location,
+            "remote": job.remote,
+            "organization__name": job.organization.name,
+        }
+    )
+
+
+def resume_doc(resume: Resume) -> ResumeDoc:
+    return resume_doc_from_values(
+        {
+            "id": resume.pk,
+            "headline": resume.headline,
+            "summary": resume.summary,
+            "skills": resume.skills,
+            "experience": resume.experience,
+            "education": resume.education,
+            "candidate__location": resume.candidate.location,
+        }
+    )
+
+
+def interaction_event(interaction: Interaction) -> InteractionEvent:
+    return InteractionEvent(
+        job_id=str(interaction.job_id),
+        resume_id=str(interaction.resume_id),
+        kind=interaction.kind,
+        timestamp=interaction.created_at.timestamp(),
+    )
+
+
+def iter_job_docs(queryset=None, *, chunk_size: int = 5000) -> Iterator[JobDoc]:
+    qs = Job.objects.all() if queryset is None else queryset
+    for row in qs.order_by("id").values(*JOB_VALUES).iterator(chunk_size=chunk_size):
+        yield job_doc_from_values(row)
+
+
+def iter_resume_docs(queryset=None, *, chunk_size: int = 5000) -> Iterator[ResumeDoc]:
+    qs = Resume.objects.all() if queryset is None else queryset
+    for row in qs.order_by("id").values(*RESUME_VALUES).iterator(chunk_size=chunk_size):
+        yield resume_doc_from_values(row)
+
+
+def jobs_by_id(ids: Iterable[int]) -> dict[int, JobDoc]:
+    return {int(d.id): d for d in iter_job_docs(Job.objects.filter(pk__in=list(ids)))}
+
+
+def resumes_by_id(ids: Iterable[int]) -> dict[int, ResumeDoc]:
+    return {int(d.id): d for d in iter_resume_docs(Resume.objects.filter(pk__in=list(ids)))}

@@ -1,0 +1,247 @@
+"""Zero-shot document vectors: one DocumentVector per document in the space `encoder:<encoder version>`.
+
+Flow: recruiting sends `document_saved` after a commit; when the content changed, `mark_dirty` flags the
+document and `request_embedding` queues one embedding task (debounced through Redis). The task calls
+`process_dirty_batch`: it takes a fixed batch of flagged rows in primary-key order, embeds the documents
+whose content hash differs from the stored vector's, and clears each flag only if it is still dirty with
+the same mark (row locks), so an edit that lands while the batch runs is embedded again by the next batch.
+The task re-queues itself until no flag is left; a periodic sweep (beat) catches anything a lost message
+left behind and documents that have no vector in the current space (e.g. after an encoder upgrade).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from matching.conversion import JOB_VALUES, RESUME_VALUES, job_doc_from_values, resume_doc_from_values
+from matching.models import DocumentVector, EmbeddingMark
+from recruiting.models import Job, Resume
+
+log = logging.getLogger(__name__)
+
+KIND_MODELS = {"job": Job, "resume": Resume}
+QUEUED_FLAG_KEY = "tandem:embedding:queued"
+QUEUED_FLAG_TTL = 120
+
+_encoder = None
+_encoder_lock = threading.Lock()
+
+
+def current_encoder():
+    """The encoder this deployment embeds with (settings.EMBEDDING_ENCODER): MiniLM, or the hashing encoder
+    for tests/demos. Loaded once per process."""
+    global _encoder
+    if _encoder is None:
+        with _encoder_lock:
+            if _encoder is None:
+                from ml.embedding import HashingEncoder, get_encoder
+
+                _encoder = HashingEncoder() if settings.EMBEDDING_ENCODER == "hashing" else get_encoder()
+    return _encoder
+
+
+def encoder_space(encoder=None) -> str:
+    return f"encoder:{(encoder or current_encoder()).version}"
+
+
+def kind_of(model) -> str | None:
+    if model is Job:
+        return "job"
+    if model is Resume:
+        return "resume"
+    return None
+
+
+# ------------------------------------------------------------------------------------------ marking
+def mark_dirty(kind: str, object_ids) -> int:
+    """Flag documents for embedding (upsert: dirty=True, a new marked_at). Returns the number flagged."""
+    now = timezone.now()
+    rows = [EmbeddingMark(kind=kind, object_id=int(i), dirty=True, marked_at=now) for i in set(object_ids)]
+    if not rows:
+        return 0
+    EmbeddingMark.objects.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=["kind", "object_id"],
+        update_fields=["dirty", "marked_at"],
+        batch_size=2000,
+    )
+    return len(rows)
+
+
+def forget(kind: str, object_id: int) -> None:
+    """A document was erased: its vectors went with it (FK cascade); drop its flag too."""
+    EmbeddingMark.objects.filter(kind=kind, object_id=object_id).delete()
+
+
+def mark_missing(space: str | None = None) -> int:
+    """Flag every document whose vector in `space` (the current encoder's by default) is missing or stale
+    (content hash differs): the sweep's safety net for lost messages, failed handlers and encoder upgrades."""
+    space = space or encoder_space()
+    n = 0
+    for kind, model in KIND_MODELS.items():
+        fk = "job_id" if kind == "job" else "resume_id"
+        current = DocumentVector.objects.filter(
+            space=space, content_hash=OuterRef("content_hash"), **{fk: OuterRef("pk")}
+        )
+        flagged = EmbeddingMark.objects.filter(kind=kind, object_id=OuterRef("pk"), dirty=True)
+        ids = list(
+            model.objects.exclude(Exists(current)).exclude(Exists(flagged)).values_list("pk", flat=True)
+        )
+        n += mark_dirty(kind, ids)
+    return n
+
+
+def request_embedding() -> None:
+    """Queue one embedding task unless one is already queued (a Redis flag the task clears when it starts).
+
+    Never raises: if Redis is down the flags stay set and the periodic sweep picks them up.
+    """
+    try:
+        from matching.registry import redis_client
+
+        if not redis_client().set(QUEUED_FLAG_KEY, "1", nx=True, ex=QUEUED_FLAG_TTL):
+            return
+    except Exception:  # Redis unavailable: still try to queue
+        log.warning("embedding debounce flag unavailable", exc_info=True)
+    try:
+        from workers.tasks.embedding import embed_dirty_documents
+
+        embed_dirty_documents.delay()
+    except Exception:
+        log.warning("could not queue embedding; the sweep will pick the flagged documents up", exc_info=True)
+
+
+def clear_request_flag() -> None:
+    try:
+        from matching.registry import redis_client
+
+        redis_client().delete(QUEUED_FLAG_KEY)
+    except Exception:
+        log.warning("could not clear the embedding queued flag", exc_info=True)
+
+
+def on_document_saved(sender, instance_id, content_changed=True, **kwargs) -> None:
+    """recruiting.signals.document_saved receiver (already after commit): flag and queue when content changed."""
+    kind = kind_of(sender)
+    if kind is None or not content_changed:
+        return
+    try:
+        mark_dirty(kind, [instance_id])
+    except Exception:  # the write already committed; never fail the request over derived data
+        log.exception("could not flag %s %s for embedding; the sweep will find it", kind, instance_id)
+        return
+    request_embedding()
+
+
+def on_document_erased(sender, instance_id, **kwargs) -> None:
+    kind = kind_of(sender)
+    if kind is not None:
+        forget(kind, instance_id)
+
+
+# ------------------------------------------------------------------------------------------ processing
+@dataclass
+class BatchResult:
+    taken: int = 0  # flagged rows in the batch
+    embedded: int = 0  # documents encoded and written
+    unchanged: int = 0  # content hash equal to the stored vector's: nothing written
+    missing: int = 0  # documents gone since they were flagged
+    cleared: int = 0  # flags cleared (the rest were re-marked meanwhile)
+    remaining: bool = False
+
+
+def _load_docs(kind: str, ids: list[int]) -> dict[int, tuple[str, object]]:
+    """id -> (content_hash, ml doc)."""
+    if kind == "job":
+        rows = Job.objects.filter(pk__in=ids).values(*JOB_VALUES, "content_hash")
+        return {r["id"]: (r["content_hash"], job_doc_from_values(r)) for r in rows}
+    rows = Resume.objects.filter(pk__in=ids).values(*RESUME_VALUES, "content_hash")
+    return {r["id"]: (r["content_hash"], resume_doc_from_values(r)) for r in rows}
+
+
+def embed_documents(kind: str, ids: list[int], *, encoder=None) -> tuple[int, int, set[int]]:
+    """Embed the documents whose stored vector (current space) has a different content hash.
+
+    Returns (embedded, unchanged, missing ids)."""
+    encoder = encoder or current_encoder()
+    space = encoder_space(encoder)
+    docs = _load_docs(kind, ids)
+    missing = set(ids) - set(docs)
+    fk = "job_id" if kind == "job" else "resume_id"
+    stored = dict(
+        DocumentVector.objects.filter(space=space, **{f"{fk}__in": list(docs)}).values_list(
+            fk, "content_hash"
+        )
+    )
+    todo = [(pk, h, d) for pk, (h, d) in sorted(docs.items()) if stored.get(pk) != h]
+    if todo:
+        vectors = encoder.encode(
+            [d.full_text() for _, _, d in todo], batch_size=settings.EMBEDDING_BATCH_SIZE
+        )
+        with transaction.atomic():
+            for (pk, h, _), vec in zip(todo, vectors, strict=True):
+                DocumentVector.objects.update_or_create(
+                    space=space,
+                    **{fk: pk},
+                    defaults={
+                        "kind": kind,
+                        "content_hash": h,
+                        "dim": int(vec.shape[0]),
+                        "vector": DocumentVector.to_bytes(vec),
+                    },
+                )
+    return len(todo), len(docs) - len(todo), missing
+
+
+def process_dirty_batch(batch_size: int | None = None, *, encoder=None) -> BatchResult:
+    batch_size = batch_size or settings.EMBEDDING_DIRTY_BATCH
+    marks = list(
+        EmbeddingMark.objects.filter(dirty=True)
+        .order_by("id")
+        .values("id", "kind", "object_id", "marked_at")[:batch_size]
+    )
+    result = BatchResult(taken=len(marks))
+    if not marks:
+        return result
+    gone: set[tuple[str, int]] = set()
+    for kind in KIND_MODELS:
+        ids = [m["object_id"] for m in marks if m["kind"] == kind]
+        if ids:
+            embedded, unchanged, missing = embed_documents(kind, ids, encoder=encoder)
+            result.embedded += embedded
+            result.unchanged += unchanged
+            result.missing += len(missing)
+            gone |= {(kind, i) for i in missing}
+    now = timezone.now()
+    with transaction.atomic():
+        seen = {m["id"]: m["marked_at"] for m in marks}
+        locked = EmbeddingMark.objects.select_for_update().filter(id__in=list(seen), dirty=True)
+        for mark in locked:
+            if mark.marked_at != seen[mark.id]:
+                continue  # re-marked while we worked: leave it for the next batch
+            if (mark.kind, mark.object_id) in gone:
+                mark.delete()
+            else:
+                EmbeddingMark.objects.filter(pk=mark.pk).update(dirty=False, processed_at=now)
+            result.cleared += 1
+    result.remaining = EmbeddingMark.objects.filter(dirty=True).exists()
+    return result
+
+
+def embed_all_dirty(batch_size: int | None = None, *, encoder=None) -> BatchResult:
+    """Process batches until nothing is flagged (management commands, tests, demos)."""
+    total = BatchResult()
+    while True:
+        r = process_dirty_batch(batch_size, encoder=encoder)
+        for f in ("taken", "embedded", "unchanged", "missing", "cleared"):
+            setattr(total, f, getattr(total, f) + getattr(r, f))
+        if not r.remaining or r.taken == 0:
+            return total

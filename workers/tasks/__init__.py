@@ -1,0 +1,9 @@
+"""Celery tasks, one module per queue (routed by module in CELERY_TASK_ROUTES):
+
+- workers.tasks.embedding -> "embedding": zero-shot document vectors (dirty-flag batches)
+- workers.tasks.training  -> "training": train -> evaluate -> promote, nightly retrain (run with concurrency 1)
+- workers.tasks.scoring   -> "scoring": batch pair scoring with the active model
+
+Tasks are thin: load by id, call a service in `matching`, retry transient errors with backoff.
+config/celery.py names each module for autodiscovery.
+"""
