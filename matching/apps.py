@@ -7,6 +7,7 @@ class MatchingConfig(AppConfig):
 
     def ready(self) -> None:
         from matching import embedding_services
+        from matching.index_services import connect_match_signals
         from recruiting import signals
 
         # recruiting sends these after its transaction commits; embedding is queued only when content changed.
@@ -16,3 +17,5 @@ class MatchingConfig(AppConfig):
         signals.document_erased.connect(
             embedding_services.on_document_erased, dispatch_uid="matching.forget_on_document_erased"
         )
+        # index upkeep and result-cache invalidation (saved, erased, interaction recorded, model activated)
+        connect_match_signals()

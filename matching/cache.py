@@ -1,0 +1,195 @@
+"""Redis cache of ranked matches, per (model, endpoint, document, user scope, query parameters).
+
+Keys: ``tandem:match:<model tag>:<endpoint>:<object id>:<scope>:<params digest>``; the model tag is
+``v<version>`` or ``zs-<encoder digest>`` (zero-shot), so activating another version changes every key;
+``invalidate_all`` also deletes the old entries explicitly (on activation).
+
+Invalidation by document: storing an entry also adds its key to a reference set of every document
+in it (``tandem:matchref:job:<id>``, ``tandem:matchref:resume:<id>``: the query document and each
+ranked one). When a document changes or is erased, or an interaction is recorded on a pair,
+``invalidate_document`` deletes every entry that mentions it. Entries expire after
+``MATCH_CACHE_TTL`` seconds (300 by default) in any case.
+
+Failure: Redis (``MATCH_CACHE_URL``, default ``REDIS_URL``) is reached with short socket timeouts
+(50 ms connect, 100 ms read) and no retries. Any Redis error is logged as a warning and the caller
+goes on uncached; after an error Redis is not tried again for ``MATCH_CACHE_RETRY_SECONDS`` (5 s), so
+a dead Redis costs one timeout per 5 s per process, not one per request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+import time
+from collections.abc import Iterable
+
+from django.conf import settings
+
+log = logging.getLogger(__name__)
+
+PREFIX = "tandem:match:"
+REF_PREFIX = "tandem:matchref:"
+
+
+def _url() -> str:
+    return getattr(settings, "MATCH_CACHE_URL", None) or settings.REDIS_URL
+
+
+def ttl() -> int:
+    return int(getattr(settings, "MATCH_CACHE_TTL", 300))
+
+
+def enabled() -> bool:
+    return bool(getattr(settings, "MATCH_CACHE_ENABLED", True))
+
+
+class _Client:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._url: str | None = None
+        self._client = None
+        self._down_until = 0.0
+        self.errors = 0
+
+    def get(self):
+        """A Redis client, or None while Redis is considered down."""
+        if time.monotonic() < self._down_until:
+            return None
+        url = _url()
+        with self._lock:
+            if self._client is None or url != self._url:
+                import redis
+                from redis.backoff import NoBackoff
+                from redis.retry import Retry
+
+                self._client = redis.Redis.from_url(
+                    url,
+                    socket_connect_timeout=float(getattr(settings, "MATCH_CACHE_CONNECT_TIMEOUT", 0.05)),
+                    socket_timeout=float(getattr(settings, "MATCH_CACHE_SOCKET_TIMEOUT", 0.1)),
+                    retry=Retry(NoBackoff(), 0),
+                    retry_on_timeout=False,
+                    health_check_interval=0,
+                )
+                self._url = url
+                self._down_until = 0.0
+            return self._client
+
+    def failed(self, what: str, exc: Exception) -> None:
+        self.errors += 1
+        first = self._down_until == 0.0 or time.monotonic() >= self._down_until
+        self._down_until = time.monotonic() + float(getattr(settings, "MATCH_CACHE_RETRY_SECONDS", 5.0))
+        if first:
+            log.warning("match cache unavailable (%s: %s); answering uncached", what, exc)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._client = None
+            self._url = None
+            self._down_until = 0.0
+
+
+client = _Client()
+
+
+def make_key(model_tag: str, endpoint: str, object_id: int, scope: str, params: dict) -> str:
+    digest = hashlib.sha1(json.dumps(params, sort_keys=True, default=str).encode("utf-8")).hexdigest()[:16]
+    return f"{PREFIX}{model_tag}:{endpoint}:{object_id}:{scope}:{digest}"
+
+
+def get(key: str) -> dict | None:
+    if not enabled():
+        return None
+    r = client.get()
+    if r is None:
+        return None
+    try:
+        raw = r.get(key)
+    except Exception as exc:  # noqa: BLE001 - any Redis/socket failure means "uncached"
+        client.failed("get", exc)
+        return None
+    if raw is None:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return None
+
+
+def put(key: str, value: dict, refs: Iterable[tuple[str, int]]) -> bool:
+    """Store `value` and index `key` under every referenced document ((kind, id) pairs)."""
+    if not enabled():
+        return False
+    r = client.get()
+    if r is None:
+        return False
+    seconds = ttl()
+    try:
+        pipe = r.pipeline(transaction=False)
+        pipe.set(key, json.dumps(value, separators=(",", ":")), ex=seconds)
+        for kind, oid in set(refs):
+            ref = f"{REF_PREFIX}{kind}:{oid}"
+            pipe.sadd(ref, key)
+            pipe.expire(ref, seconds + 60)
+        pipe.execute()
+        return True
+    except Exception as exc:  # noqa: BLE001
+        client.failed("put", exc)
+        return False
+
+
+def delete(key: str) -> None:
+    r = client.get()
+    if r is None:
+        return
+    try:
+        r.delete(key)
+    except Exception as exc:  # noqa: BLE001
+        client.failed("delete", exc)
+
+
+def invalidate_document(kind: str, object_id: int) -> int:
+    """Delete every cached ranking that mentions the document. Returns the number of keys deleted."""
+    r = client.get()
+    if r is None:
+        return 0
+    ref = f"{REF_PREFIX}{kind}:{object_id}"
+    try:
+        keys = [k.decode() if isinstance(k, bytes) else k for k in r.smembers(ref)]
+        pipe = r.pipeline(transaction=False)
+        for i in range(0, len(keys), 500):
+            pipe.unlink(*keys[i : i + 500])
+        pipe.unlink(ref)
+        pipe.execute()
+        return len(keys)
+    except Exception as exc:  # noqa: BLE001
+        client.failed("invalidate", exc)
+        return 0
+
+
+def invalidate_all(keep_tag: str | None = None) -> int:
+    """Delete every cached ranking (except those of `keep_tag`), e.g. when a model version is activated."""
+    r = client.get()
+    if r is None:
+        return 0
+    n = 0
+    keep = f"{PREFIX}{keep_tag}:" if keep_tag else None
+    try:
+        batch: list = []
+        for k in r.scan_iter(match=f"{PREFIX}*", count=1000):
+            ks = k.decode() if isinstance(k, bytes) else k
+            if keep and ks.startswith(keep):
+                continue
+            batch.append(ks)
+            if len(batch) >= 500:
+                r.unlink(*batch)
+                n += len(batch)
+                batch = []
+        if batch:
+            r.unlink(*batch)
+            n += len(batch)
+        return n
+    except Exception as exc:  # noqa: BLE001
+        client.failed("invalidate_all", exc)
+        return n
