@@ -17,3 +17,8 @@ app.autodiscover_tasks(
     ["workers.tasks.embedding", "workers.tasks.training", "workers.tasks.scoring"],
     related_name=None,
 )
+
+
+def runs_eagerly() -> bool:
+    """True when tasks run inside the calling process (`make demo`): no broker, no Redis needed."""
+    return bool(app.conf.task_always_eager)

@@ -20,6 +20,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from config.celery import runs_eagerly
 from matching.conversion import JOB_VALUES, RESUME_VALUES, job_doc_from_values, resume_doc_from_values
 from matching.models import DocumentVector, EmbeddingMark
 from recruiting.models import Job, Resume
@@ -104,6 +105,11 @@ def request_embedding() -> None:
 
     Never raises: if Redis is down the flags stay set and the periodic sweep picks them up.
     """
+    if runs_eagerly():  # in-process (the demo): nothing to debounce, no Redis needed
+        from workers.tasks.embedding import embed_dirty_documents
+
+        embed_dirty_documents.delay()
+        return
     try:
         from matching.registry import redis_client
 
@@ -120,6 +126,8 @@ def request_embedding() -> None:
 
 
 def clear_request_flag() -> None:
+    if runs_eagerly():
+        return
     try:
         from matching.registry import redis_client
 

@@ -34,6 +34,7 @@ import hashlib
 import logging
 import math
 import os
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -49,6 +50,7 @@ from django.db.models import Max, Q
 from django.dispatch import Signal
 from django.utils import timezone
 
+from config.celery import runs_eagerly
 from matching.conversion import iter_job_docs, iter_resume_docs, jobs_by_id, resumes_by_id
 from matching.models import ModelVersion, TrainingRun
 from ml.types import InteractionEvent, MatchingData
@@ -155,6 +157,39 @@ class TrainingLock:
             return True
         except LockError:
             return False
+
+
+class LocalTrainingLock:
+    """The training lock for eager mode (`make demo`): tasks run inside this one process, so a dict is the
+    whole story and no Redis server has to be running."""
+
+    _holders: dict[str, int] = {}
+    _mutex = threading.Lock()
+
+    def __init__(self):
+        self.key = settings.TRAINING_LOCK_KEY
+
+    def holder(self) -> int | None:
+        return self._holders.get(self.key)
+
+    def acquire(self, run_id: int) -> bool:
+        with self._mutex:
+            current = self._holders.setdefault(self.key, run_id)
+        return current == run_id
+
+    def extend(self, run_id: int) -> bool:
+        return self.holder() == run_id
+
+    def release(self, run_id: int) -> bool:
+        with self._mutex:
+            if self._holders.get(self.key) != run_id:
+                return False
+            del self._holders[self.key]
+        return True
+
+
+def training_lock() -> TrainingLock | LocalTrainingLock:
+    return LocalTrainingLock() if runs_eagerly() else TrainingLock()
 
 
 # ================================================================================================ storage
@@ -483,6 +518,10 @@ def effective_train_config(overrides: dict | None = None) -> dict:
     return TrainConfig.from_dict(cfg).to_dict()
 
 
+# Sent on every progress write, in the training process: a command-line bar listens (manage.py train_model).
+training_progress = Signal()
+
+
 class ProgressWriter:
     """ml.network progress callback -> TrainingRun row, throttled; epoch ends and stage changes always written.
 
@@ -542,6 +581,7 @@ class ProgressWriter:
         ).update(**fields)
         if n == 0:
             raise Superseded(f"run {self.run_id} attempt {self.attempt} is no longer current")
+        training_progress.send(sender=TrainingRun, run_id=self.run_id, fields=fields)
         if self.lock is not None and not self.lock.extend(self.run_id):
             # Expired (e.g. Redis restarted): take it again unless another run holds it now.
             if not self.lock.acquire(self.run_id):
@@ -569,7 +609,7 @@ def start_training_run(
     *, requested_by=None, trigger: str = "api", enqueue: bool = True
 ) -> tuple[TrainingRun, bool]:
     """Start a training run, or return the one in progress. Returns (run, created)."""
-    lock = TrainingLock()
+    lock = training_lock()
     for _ in range(20):
         holder = lock.holder()
         if holder is not None:
@@ -684,7 +724,7 @@ def train_run(run_id: int, *, train_fn=None) -> int | None:
     from ml.embedding import EmbeddingCache
     from ml.network import TrainConfig, train
 
-    lock = TrainingLock()
+    lock = training_lock()
     run = _begin_attempt(run_id, lock)
     if run is None:
         return None
@@ -788,14 +828,14 @@ def fail_run(run_id: int, error: str) -> None:
                 status=ModelVersion.Status.FAILED, notes=f"training failed: {error}"[:5000]
             )
     delete_temp_artifacts(f"run{run_id}-")
-    TrainingLock().release(run_id)
+    training_lock().release(run_id)
 
 
 def finish_run(run_id: int) -> None:
     TrainingRun.objects.filter(pk=run_id).exclude(status=TrainingRun.Status.FAILED).update(
         status=TrainingRun.Status.SUCCEEDED, stage="done", finished_at=timezone.now()
     )
-    TrainingLock().release(run_id)
+    training_lock().release(run_id)
 
 
 def _run_for(version: ModelVersion) -> TrainingRun | None:
@@ -806,7 +846,7 @@ def _set_stage(version: ModelVersion, stage: str) -> None:
     run = _run_for(version)
     if run is not None and run.status == TrainingRun.Status.RUNNING:
         TrainingRun.objects.filter(pk=run.pk).update(stage=stage)
-        TrainingLock().extend(run.pk)
+        training_lock().extend(run.pk)
 
 
 # ================================================================================================ compare / promote

@@ -63,6 +63,7 @@ class Command(BaseCommand):
         parser.add_argument("--interactions", type=int, default=3000)
         parser.add_argument("--seed", type=int, default=7)
         parser.add_argument("--host", default="http://127.0.0.1:8000", help="Base URL shown in the examples.")
+        parser.add_argument("--skip-training", action="store_true", help="Only set up data; train no model.")
 
     def handle(self, *args, **options):
         ctx = DemoContext(command=self, options=options, host=options["host"].rstrip("/"))
@@ -71,7 +72,9 @@ class Command(BaseCommand):
         ensure_candidate(ctx)
         ensure_sample_data(ctx)
         write_example_files(ctx)
-        # matching: train a first model and print top candidates
+        if not options["skip_training"]:
+            embed_and_train(ctx)
+            show_top_candidates(ctx)
         print_instructions(ctx)
 
 
@@ -149,6 +152,45 @@ def ensure_sample_data(ctx: DemoContext) -> None:
         "Loaded sample data: {jobs} jobs, {candidates} candidates, {resumes} resumes, {interactions} interactions"
         " in {secs:.1f}s.".format(secs=time.monotonic() - started, **ctx.loaded)
     )
+
+
+def embed_and_train(ctx: DemoContext) -> None:
+    """Embed what the bulk load left unembedded, then train, evaluate and promote a first model."""
+    from matching.models import ModelVersion
+    from matching.services_cli import embed_backfill, train_in_process
+
+    result = embed_backfill()
+    ctx.say(f"Embedded {result.embedded} documents with all-MiniLM-L6-v2.")
+    if ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).exists():
+        ctx.say("A trained model is already active; not training again (run `manage.py train_model` to retrain).")
+        return
+    train_in_process(say=ctx.say)
+
+
+def show_top_candidates(ctx: DemoContext, *, jobs: int = 2, top: int = 5) -> None:
+    """Ask the API itself (in process, with the admin's token) for the top candidates of two sample jobs."""
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {ctx.admin_token}")
+    for job in Job.objects.filter(organization=ctx.org, status=Job.Status.OPEN).order_by("pk")[:jobs]:
+        response = client.get(f"/api/jobs/{job.pk}/candidates/", {"k": top})
+        if response.status_code != 200:
+            ctx.say(f"/api/jobs/{job.pk}/candidates/ answered {response.status_code}: {response.content[:200]!r}")
+            continue
+        body = response.json()
+        ctx.say("")
+        ctx.say(f"Top {top} candidates for job {job.pk} '{job.title}' ({job.location}) — model {body['model']}:")
+        for item in body["results"]:
+            score = item["score"]
+            relation = "  -  " if score["relation"] is None else f"{score['relation']:.3f}"
+            matched = ", ".join(item["matched_skills"][:4]) or "-"
+            ctx.say(
+                f"  {item['rank']}. {item['name'] or 'resume ' + str(item['resume']):<22} "
+                f"total {score['total']:.3f} (text {score['text']:.3f}, relation {relation})  "
+                f"{item['headline'][:40]:<40}  matched: {matched}"
+            )
+    ctx.say("")
 
 
 def write_example_files(ctx: DemoContext) -> None:
