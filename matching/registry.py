@@ -272,11 +272,24 @@ def load_version_model(version: ModelVersion):
 
     data = read_verified_artifact(version)
     try:
-        return load_model_from_bytes(data, expected_sha256=version.artifact_sha256)
+        model = load_model_from_bytes(data, expected_sha256=version.artifact_sha256)
     except ArtifactError as exc:
         raise ArtifactUnavailable(
             "artifact_corrupt", f"artifact of v{version.version} is unreadable: {exc}"
         ) from exc
+    _share_section_cache(model)
+    return model
+
+
+def _share_section_cache(model) -> None:
+    """Score with the process-wide section cache, so evaluation and serving reuse what training encoded."""
+    from ml.embedding import encoder_for_version, shared_cache
+
+    try:
+        encoder = encoder_for_version(model.encoder_version)
+    except ValueError:
+        return  # another encoder: the model's own cache will say so when it is used
+    model.use_cache(shared_cache(encoder, path=settings.TRAINING_EMBEDDING_CACHE or None))
 
 
 def delete_temp_artifacts(prefix: str) -> int:
@@ -721,7 +734,7 @@ def train_run(run_id: int, *, train_fn=None) -> int | None:
     """
     from matching.embedding_services import current_encoder
     from ml.artifacts import save_model_to_bytes
-    from ml.embedding import EmbeddingCache
+    from ml.embedding import EmbeddingCache, shared_cache
     from ml.network import TrainConfig, train
 
     lock = training_lock()
@@ -761,6 +774,7 @@ def train_run(run_id: int, *, train_fn=None) -> int | None:
             cache.save()
         except Exception:
             log.warning("could not save the embedding cache", exc_info=True)
+    shared_cache(encoder).absorb(cache)  # evaluation and serving in this process reuse these vectors
 
     t = time.monotonic()
     progress.stage("evaluate")

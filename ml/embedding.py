@@ -14,6 +14,7 @@ import re
 import tempfile
 import threading
 import zlib
+from collections import OrderedDict
 from collections.abc import Sequence
 
 import numpy as np
@@ -157,6 +158,29 @@ def encoder_for_version(version: str) -> Encoder:
     return enc
 
 
+_shared_caches: dict[str, EmbeddingCache] = {}
+
+
+def shared_cache(
+    encoder: Encoder | None = None, *, path: str | None = None, max_entries: int = 200_000
+) -> EmbeddingCache:
+    """One bounded cache per encoder version for the whole process, so training, evaluation and serving in
+    one process (a worker, the demo) never encode the same section twice. 200k entries is about 300 MB.
+    ``path``: a cache file (as written by ``EmbeddingCache.save``) read when the shared cache is created."""
+    encoder = encoder or get_encoder()
+    with _singleton_lock:
+        cache = _shared_caches.get(encoder.version)
+        if cache is None:
+            cache = EmbeddingCache(encoder, max_entries=max_entries)
+            if path and os.path.exists(path):
+                try:
+                    cache._load(path)
+                except (OSError, ValueError, KeyError):  # an unreadable cache file only costs time
+                    pass
+            _shared_caches[encoder.version] = cache
+    return cache
+
+
 class EmbeddingCache:
     """Vectors cached by ``(encoder.version, text_hash(text))``: unchanged text is never encoded twice.
 
@@ -165,11 +189,13 @@ class EmbeddingCache:
     the file are ignored (and not rewritten). ``hits``/``misses`` count texts served from / added to the cache.
     """
 
-    def __init__(self, encoder: Encoder, path: str | None = None):
+    def __init__(self, encoder: Encoder, path: str | None = None, *, max_entries: int | None = None):
         self.encoder = encoder
         self.version = encoder.version
         self.path = path
-        self._vecs: dict[str, np.ndarray] = {}
+        # Least recently used entries go first once max_entries is reached (None: unbounded).
+        self.max_entries = max_entries
+        self._vecs: OrderedDict[str, np.ndarray] = OrderedDict()
         self.hits = 0
         self.misses = 0
         self._dirty = False
@@ -193,14 +219,36 @@ class EmbeddingCache:
                     missing[k] = t
             self.misses += len(missing)
             self.hits += len(texts) - len(missing)
+            fresh: dict[str, np.ndarray] = {}
             if missing:
                 vecs = self.encoder.encode(list(missing.values()), batch_size=batch_size, progress=progress)
-                for k, v in zip(missing.keys(), vecs, strict=True):
-                    self._vecs[k] = np.asarray(v, dtype=np.float32)
+                fresh = {
+                    k: np.asarray(v, dtype=np.float32) for k, v in zip(missing.keys(), vecs, strict=True)
+                }
                 self._dirty = True
             if not texts:
                 return np.zeros((0, self.encoder.dim), dtype=np.float32)
-            return np.stack([self._vecs[k] for k in keys]).astype(np.float32, copy=False)
+            out = np.stack([fresh[k] if k in fresh else self._vecs[k] for k in keys]).astype(
+                np.float32, copy=False
+            )
+            for k in keys:
+                if k in self._vecs:
+                    self._vecs.move_to_end(k)
+            self._vecs.update(fresh)
+            if self.max_entries is not None:
+                while len(self._vecs) > self.max_entries:
+                    self._vecs.popitem(last=False)
+            return out
+
+    def absorb(self, other: EmbeddingCache) -> None:
+        """Take over another cache's entries of the same encoder version (e.g. after a training run)."""
+        if other.version != self.version:
+            return
+        with self._lock:
+            self._vecs.update(other._vecs)
+            if self.max_entries is not None:
+                while len(self._vecs) > self.max_entries:
+                    self._vecs.popitem(last=False)
 
     def save(self, path: str | None = None) -> None:
         path = path or self.path
@@ -234,3 +282,6 @@ class EmbeddingCache:
                 return
             for k, v in zip(z["keys"], z["vecs"], strict=True):
                 self._vecs[str(k)] = v.astype(np.float32)
+        if self.max_entries is not None:
+            while len(self._vecs) > self.max_entries:
+                self._vecs.popitem(last=False)
