@@ -136,6 +136,11 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "JobStatusEnum": "recruiting.models.Job.Status",
+        "ModelVersionStatusEnum": "matching.models.ModelVersion.Status",
+        "TrainingRunStatusEnum": "matching.models.TrainingRun.Status",
+    },
 }
 
 # Redis and Celery.
