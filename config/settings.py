@@ -251,3 +251,25 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
+
+# Matching service (matching/retrieval.py, index.py, cache.py): stage-1 retrieval, rerank, the index, the cache.
+MATCH_RETRIEVE_K = env_int("MATCH_RETRIEVE_K", 300)  # nearest neighbours fetched before filtering
+MATCH_RERANK_K = env_int("MATCH_RERANK_K", 200)  # of those, how many the active model reranks
+MATCH_MAX_FETCH = env_int("MATCH_MAX_FETCH", 5000)  # widest stage-1 search when filters are selective
+MATCH_POOL_SCAN_MAX = env_int("MATCH_POOL_SCAN_MAX", 50_000)  # below this, a selective pool is scored directly
+ANN_MIN_SIZE = env_int("ANN_MIN_SIZE", 20_000)  # exact NumPy search below, FAISS at and above
+ANN_FAISS_KIND = os.environ.get("ANN_FAISS_KIND", "ivf_sq8")  # ivf_sq8 | hnsw | flat
+ANN_IVF_NLIST = env_int("ANN_IVF_NLIST", 0)  # 0: 2 * sqrt(n)
+ANN_IVF_NPROBE = env_int("ANN_IVF_NPROBE", 16)
+ANN_HNSW_M = env_int("ANN_HNSW_M", 32)
+ANN_HNSW_EF_CONSTRUCTION = env_int("ANN_HNSW_EF_CONSTRUCTION", 80)
+ANN_HNSW_EF_SEARCH = env_int("ANN_HNSW_EF_SEARCH", 96)
+ANN_SEARCH_THREADS = env_int("ANN_SEARCH_THREADS", 1)
+ANN_BUILD_THREADS = env_int("ANN_BUILD_THREADS", 0)  # 0: every core
+INDEX_MAX_DELTAS = env_int("INDEX_MAX_DELTAS", 500)  # incremental changes kept before a full rebuild
+MATCH_CACHE_ENABLED = env_bool("MATCH_CACHE_ENABLED", True)
+MATCH_CACHE_URL = os.environ.get("MATCH_CACHE_URL") or None  # defaults to REDIS_URL
+MATCH_CACHE_TTL = env_int("MATCH_CACHE_TTL", 300)
+MATCH_CACHE_CONNECT_TIMEOUT = float(os.environ.get("MATCH_CACHE_CONNECT_TIMEOUT", "0.05"))
+MATCH_CACHE_SOCKET_TIMEOUT = float(os.environ.get("MATCH_CACHE_SOCKET_TIMEOUT", "0.1"))
+MATCH_CACHE_RETRY_SECONDS = float(os.environ.get("MATCH_CACHE_RETRY_SECONDS", "5.0"))
