@@ -5,6 +5,11 @@ File layout (all integers big-endian):
     MAGIC (8 bytes, b"TNDMML01") | payload length (8 bytes) | sha256(payload) (32 bytes) | payload
 payload = ``torch.save`` of a dict of tensors / plain Python values, read back with ``weights_only=True``
 (no arbitrary unpickling). Writes are atomic: temp file in the same directory, fsync, ``os.replace``.
+
+``format_version`` in the payload names the model format; a file of another version is refused with an
+ArtifactError that says so ("written by an incompatible model format vN; retrain"), before any weights are read.
+    v1: original MV-CoN.
+    v2: subgraph-sampled relation-view training (TrainConfig.fanout), relation_adjacency layout for serving.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ import torch
 from .network import MatchingModel
 
 MAGIC = b"TNDMML01"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 _HEADER = len(MAGIC) + 8 + 32
 
 
@@ -54,9 +59,13 @@ def load_model_from_bytes(blob: bytes, *, expected_sha256: str | None = None) ->
         obj = torch.load(io.BytesIO(payload), map_location="cpu", weights_only=True)
     except Exception as e:  # pragma: no cover - only reachable if the digest matched a bad payload
         raise ArtifactError(f"artifact payload unreadable: {e}") from e
-    if not isinstance(obj, dict) or obj.get("format_version") != FORMAT_VERSION:
+    if not isinstance(obj, dict) or "model" not in obj:
+        raise ArtifactError("artifact payload is not a Tandem model (no model state)")
+    version = obj.get("format_version")
+    if version != FORMAT_VERSION:
         raise ArtifactError(
-            f"unsupported artifact format version: {obj.get('format_version') if isinstance(obj, dict) else '?'}"
+            f"artifact written by an incompatible model format v{version}; retrain "
+            f"(this code reads format v{FORMAT_VERSION})"
         )
     try:
         return MatchingModel.from_state(obj["model"])

@@ -33,7 +33,7 @@ from torch import nn
 
 from .embedding import EmbeddingCache, get_encoder
 from .metrics import auc as auc_score
-from .relation import JOB, RESUME, InteractionEdge, RelationGraph, RelationView
+from .relation import JOB, RESUME, InteractionArrays, RelationGraph, RelationView
 from .textview import (
     JOB_VIEW_SECTIONS,
     N_PEER,
@@ -49,10 +49,11 @@ from .types import JobDoc, MatchingData, ResumeDoc
 
 @dataclass
 class TrainConfig:
-    """Every knob of training. Defaults are sized for ~10k interactions in about a minute on 2 CPU cores."""
+    """Every knob of training. Defaults: ~2 s/epoch at 10k interactions, ~35-50 s/epoch at 100k (2 shared CPU
+    cores, embeddings cached); cap big runs with ``max_minutes`` (checked after every batch)."""
 
     epochs: int = 10
-    batch_size: int = 128
+    batch_size: int = 512
     lr: float = 2e-3
     weight_decay: float = 1e-4
     hidden: int = 32
@@ -72,11 +73,17 @@ class TrainConfig:
     negatives_per_positive: int = 2
     n_folds: int = 3  # interaction-edge folds: a batch never sees its own pairs' edges (relation.py)
     knn: int = 5  # content-neighbour edges per node and side
+    # relation view in training: each batch runs the R-GCN on its pairs' L-hop computational subgraph only, with
+    # at most ``fanout`` sampled neighbours per node and relation; an int for every hop or a list per hop from
+    # the batch's nodes down (the last repeats); None: every neighbour (exact, as a full-graph pass)
+    fanout: int | list[int] | None = field(default_factory=lambda: [10, 5])
     eval_max_pairs: int = 20000
     seed: int = 0
     max_minutes: float | None = None
     show_progress_bars: bool = False  # tqdm bars when no progress callback is given (CLI)
-    num_threads: int | None = None  # torch intra-op threads during training (None: leave as is)
+    # torch intra-op threads in training (None: leave as is). 1 by default: per-batch ops are small, and on the
+    # shared 2-core box 2 OpenMP threads made an epoch ~9x SLOWER (spin-waiting against other processes)
+    num_threads: int | None = 1
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -179,22 +186,23 @@ class MatchingModel:
             g = self.graph
             with torch.no_grad():
                 self._graph_states = self.relation_view.node_states(
-                    torch.from_numpy(g.x), torch.from_numpy(g.types), g.adjacency(None)
+                    torch.from_numpy(g.x), torch.from_numpy(g.types), g.relation_adjacency(None)
                 )
         return self._graph_states
 
     def _relation_vectors(self, docs: Sequence[JobDoc | ResumeDoc], whole: np.ndarray) -> torch.Tensor:
         """Graph vectors: the node's state for documents in the graph; cold-start attachment otherwise."""
         states = self._states()
+        index = self.graph.index
+        node = np.fromiter(
+            (index.get(f"{'job' if isinstance(d, JobDoc) else 'resume'}:{d.id}", -1) for d in docs),
+            dtype=np.int64,
+            count=len(docs),
+        )
+        known = node >= 0
         out = torch.zeros(len(docs), states[-1].shape[1])
-        new_i = []
-        for i, d in enumerate(docs):
-            kind = "job" if isinstance(d, JobDoc) else "resume"
-            n = self.graph.node_of(kind, d.id)
-            if n is None:
-                new_i.append(i)
-            else:
-                out[i] = states[-1][n]
+        out[torch.from_numpy(known)] = states[-1][torch.from_numpy(node[known])]
+        new_i = np.flatnonzero(~known).tolist()
         if new_i:
             types, adj = self.graph.attach([docs[i] for i in new_i], whole[new_i])
             with torch.no_grad():
@@ -323,18 +331,30 @@ class MatchingModel:
 
     @classmethod
     def from_state(cls, st: dict) -> MatchingModel:
+        """Inverse of ``to_state``. Raises ValueError (with what does not fit) when the stored weights do not
+        match the modules this code builds from the stored config (an artifact of another model version)."""
         cfg = TrainConfig.from_dict(st["config"])
         in_dim = int(st["in_dim"])
+
+        def load(name: str, module: nn.Module) -> nn.Module:
+            try:
+                module.load_state_dict(st[name])
+            except (RuntimeError, KeyError, TypeError) as e:
+                first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+                raise ValueError(
+                    f"stored {name} weights do not fit this code's model (in_dim={in_dim}, hidden={cfg.hidden}, "
+                    f"gnn_layers={cfg.gnn_layers}): {first}; the artifact was written by an incompatible "
+                    "model version; retrain"
+                ) from e
+            return module
+
         tv = rv = mix = None
         if st["text_view"] is not None:
-            tv = TextView(in_dim, cfg.hidden, cfg.dropout)
-            tv.load_state_dict(st["text_view"])
+            tv = load("text_view", TextView(in_dim, cfg.hidden, cfg.dropout))
         if st["relation_view"] is not None:
-            rv = RelationView(in_dim, cfg.hidden, cfg.gnn_layers, cfg.dropout)
-            rv.load_state_dict(st["relation_view"])
+            rv = load("relation_view", RelationView(in_dim, cfg.hidden, cfg.gnn_layers, cfg.dropout))
         if st["mix"] is not None:
-            mix = ScoreMix()
-            mix.load_state_dict(st["mix"])
+            mix = load("mix", ScoreMix())
         graph = RelationGraph.from_state(st["graph"]) if st["graph"] is not None else None
         return cls(cfg, st["encoder_version"], tv, rv, graph, mix, st["data_window"], st["metrics"], in_dim)
 
@@ -350,43 +370,68 @@ class _Pairs:
 
 
 def aggregate_interactions(data: MatchingData) -> _Pairs:
-    """One labelled pair per (job, resume): the latest event's polarity decides (see module docstring).
-    Interactions that reference unknown documents are ignored."""
+    """One labelled pair per (job, resume): the latest event's polarity decides (see module docstring); ties in
+    time go to the event listed last. Interactions that reference unknown documents are ignored. Pairs come
+    sorted by (job, resume). Vectorised: one Python pass to read the events, the rest is numpy."""
     ji = {j.id: i for i, j in enumerate(data.jobs)}
     ri = {r.id: i for i, r in enumerate(data.resumes)}
-    latest: dict[tuple[int, int], tuple[float, int]] = {}
-    best: dict[tuple[int, int, bool], int] = {}
-    for ev in data.interactions:
-        if ev.job_id not in ji or ev.resume_id not in ri:
-            continue
-        key = (ji[ev.job_id], ri[ev.resume_id])
-        s = ev.strength
-        if key not in latest or ev.timestamp >= latest[key][0]:
-            latest[key] = (ev.timestamp, s)
-        bk = (*key, s > 0)
-        best[bk] = max(best.get(bk, 0), abs(s))
-    keys = sorted(latest)
-    job = np.array([k[0] for k in keys], dtype=np.int64)
-    res = np.array([k[1] for k in keys], dtype=np.int64)
-    lab = np.array([1.0 if latest[k][1] > 0 else 0.0 for k in keys], dtype=np.float32)
-    st = np.array([best[(*k, latest[k][1] > 0)] for k in keys], dtype=np.float32)
-    return _Pairs(job, res, lab, st, np.zeros(len(keys), dtype=np.int64))
+    evs = data.interactions
+    n = len(evs)
+    jx = np.fromiter((ji.get(e.job_id, -1) for e in evs), dtype=np.int64, count=n)
+    rx = np.fromiter((ri.get(e.resume_id, -1) for e in evs), dtype=np.int64, count=n)
+    ts = np.fromiter((e.timestamp for e in evs), dtype=np.float64, count=n)
+    st = np.fromiter((e.strength for e in evs), dtype=np.float64, count=n)
+    ok = (jx >= 0) & (rx >= 0)
+    n_res = max(1, len(data.resumes))
+    key, ts, st, seq = jx[ok] * n_res + rx[ok], ts[ok], st[ok], np.arange(n)[ok]
+    if len(key) == 0:
+        z = np.zeros(0, dtype=np.int64)
+        return _Pairs(z, z.copy(), np.zeros(0, np.float32), np.zeros(0, np.float32), z.copy())
+    o = np.lexsort((seq, ts, key))  # per key: by time, then by position in the log
+    ks = key[o]
+    last = np.r_[ks[1:] != ks[:-1], True]
+    keys = ks[last]
+    latest_pos = st[o][last] > 0
+    u = np.searchsorted(keys, key)
+    best_pos = np.zeros(len(keys))
+    best_neg = np.zeros(len(keys))
+    p = st > 0
+    np.maximum.at(best_pos, u[p], np.abs(st[p]))
+    np.maximum.at(best_neg, u[~p], np.abs(st[~p]))
+    return _Pairs(
+        keys // n_res,
+        keys % n_res,
+        latest_pos.astype(np.float32),
+        np.where(latest_pos, best_pos, best_neg).astype(np.float32),
+        np.zeros(len(keys), dtype=np.int64),
+    )
 
 
-def _sample_negatives(pairs: _Pairs, n_res: int, k: int, rng: np.random.Generator, taken: set[int]):
-    """For each observed positive, k random resumes for the same job that have no interaction with it."""
+def _pair_keys(job: np.ndarray, res: np.ndarray, n_res: int) -> np.ndarray:
+    return np.asarray(job, dtype=np.int64) * n_res + np.asarray(res, dtype=np.int64)
+
+
+def _sample_negatives(pairs: _Pairs, n_res: int, k: int, rng: np.random.Generator, taken: np.ndarray):
+    """For each observed positive, k random resumes for the same job that have no interaction with it.
+    ``taken``: sorted int64 keys job*n_res + resume of every observed pair."""
     pos = np.flatnonzero(pairs.label > 0.5)
     if k <= 0 or len(pos) == 0 or n_res < 2:
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64)
     jobs = np.repeat(pairs.job[pos], k)
     folds = np.repeat(pairs.fold[pos], k)
     res = rng.integers(0, n_res, size=len(jobs))
+
+    def collides(r):
+        key = _pair_keys(jobs, r, n_res)
+        at = np.minimum(np.searchsorted(taken, key), max(len(taken) - 1, 0))
+        return taken[at] == key if len(taken) else np.zeros(len(key), dtype=bool)
+
     for _ in range(5):  # re-draw collisions with observed pairs
-        bad = np.array([int(j) * n_res + int(r) in taken for j, r in zip(jobs, res, strict=True)], dtype=bool)
+        bad = collides(res)
         if not bad.any():
             break
         res[bad] = rng.integers(0, n_res, size=int(bad.sum()))
-    keep = ~np.array([int(j) * n_res + int(r) in taken for j, r in zip(jobs, res, strict=True)], dtype=bool)
+    keep = ~collides(res)
     return jobs[keep], res[keep], folds[keep]
 
 
@@ -489,12 +534,7 @@ def _train(data, config, cache, progress, clean_mask_fn, t_start, deadline) -> M
     # ---- graph
     graph = rel = None
     if config.use_relation_view:
-        edges = [
-            InteractionEdge(int(j), int(r), float(s), bool(y > 0.5), int(f))
-            for j, r, s, y, f in zip(
-                pairs.job, pairs.resume, pairs.strength, pairs.label, pairs.fold, strict=True
-            )
-        ]
+        edges = InteractionArrays(pairs.job, pairs.resume, pairs.strength, pairs.label > 0.5, pairs.fold)
         graph = RelationGraph.build(
             data.jobs,
             data.resumes,
@@ -506,8 +546,8 @@ def _train(data, config, cache, progress, clean_mask_fn, t_start, deadline) -> M
             knn=config.knn,
         )
         X, TYPES = torch.from_numpy(graph.x), torch.from_numpy(graph.types)
-        job_node = torch.from_numpy(np.flatnonzero(graph.types == JOB))
-        res_node = torch.from_numpy(np.flatnonzero(graph.types == RESUME))
+        job_node = np.flatnonzero(graph.types == JOB)
+        res_node = np.flatnonzero(graph.types == RESUME)
         rel = RelationView(in_dim, config.hidden, config.gnn_layers, config.dropout)
     report(TrainProgress("graph", 0, config.epochs), {"graph_nodes": graph.n_nodes if graph else 0})
 
@@ -519,7 +559,7 @@ def _train(data, config, cache, progress, clean_mask_fn, t_start, deadline) -> M
     coteach = config.coteaching and both
 
     n_res = len(data.resumes)
-    taken = {int(j) * n_res + int(r) for j, r in zip(pairs.job, pairs.resume, strict=True)}
+    taken = np.unique(_pair_keys(pairs.job, pairs.resume, n_res))
     n_obs = len(pairs.job)
     epochs_iter = range(config.epochs)
     if bars:
@@ -564,8 +604,13 @@ def _train(data, config, cache, progress, clean_mask_fn, t_start, deadline) -> M
                 lt = out_t["logit"]
                 bce_t = F.binary_cross_entropy_with_logits(lt, y, reduction="none")
             if rel is not None:
-                states = rel.node_states(X, TYPES, graph.adjacency(fold))
-                hj, hr = states[-1][job_node[bj]], states[-1][res_node[br]]
+                # the batch's computational subgraph, on the graph without this fold's interaction edges
+                jn, rn = job_node[all_j[idx]], res_node[all_r[idx]]
+                targets = np.unique(np.concatenate([jn, rn]))
+                nodes, blocks = graph.sampler(fold).blocks(targets, config.gnn_layers, config.fanout, rng)
+                h_out = rel.sampled_states(X, TYPES, nodes, blocks)
+                hj = h_out[torch.from_numpy(np.searchsorted(targets, jn))]
+                hr = h_out[torch.from_numpy(np.searchsorted(targets, rn))]
                 lr_ = rel.score(hj, hr, similarity_features(EJ[bj], ER[br]))
                 bce_r = F.binary_cross_entropy_with_logits(lr_, y, reduction="none")
             # co-teaching: each view picks small-loss pairs FOR THE OTHER view
