@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .embedding import EmbeddingCache, get_encoder
+from .embedding import EmbeddingCache, get_encoder, shared_cache
 from .metrics import auc as auc_score
 from .relation import JOB, RESUME, InteractionArrays, RelationGraph, RelationView
 from .textview import (
@@ -171,7 +171,7 @@ class MatchingModel:
         if self._cache is None:
             from .embedding import encoder_for_version
 
-            self._cache = EmbeddingCache(encoder_for_version(self.encoder_version))
+            self._cache = shared_cache(encoder_for_version(self.encoder_version))
         return self._cache
 
     def use_cache(self, cache: EmbeddingCache) -> None:
