@@ -21,7 +21,7 @@ VmHWM reset through /proc/self/clear_refs):
   training   the epochs (co-teaching text + relation views), plus ml's in-sample AUC on <= 20k training pairs
   evaluation held-out slice (per job: its held-out resumes + 100 random), trained model and zero-shot cosine
   artifact   serialise + write through storages["models"] (temp name, fsync, atomic rename, read back + sha256)
-Training uses ml.network.TrainConfig defaults (8 epochs) capped by --max-minutes (TrainConfig.max_minutes),
+Training uses ml.network.TrainConfig defaults (10 epochs) capped by --max-minutes (TrainConfig.max_minutes),
 so the table says how many epochs fitted.
 
 Writes bench/results/training_scale.json and the "Training scale" section of docs/results.md.
@@ -326,7 +326,7 @@ def run_scale(scale: float, *, max_minutes: float | None, epochs: int | None) ->
         "prefill_cache_s": round(prefill_s, 1),
         "cache_texts": len(cache),
         "encoder_calls_during_training": encoder.calls,
-        "config": {k: run.config.get(k) for k in ("epochs", "batch_size", "hidden", "max_minutes", "knn")},
+        "config": {k: run.config.get(k) for k in ("epochs", "batch_size", "hidden", "max_minutes", "knn", "fanout", "num_threads")},
         "epochs_done": epochs_done,
         "stopped_early": bool(m.get("train", {}).get("stopped_early")),
         "seconds_per_epoch": round(per_epoch, 1) if per_epoch else None,
