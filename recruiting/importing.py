@@ -33,10 +33,13 @@ Idempotency (re-importing a file creates nothing new)
 
 Batches
 -------
-Rows are processed in batches (default 500). A row that fails validation is rejected and reported
-with its line number, field and reason; it leaves nothing behind (each row runs in a savepoint). The
-valid rows of a batch commit together in one transaction. A database error inside a batch rolls back
-the whole batch, and every row of it is reported as rejected. Batches before and after it stand.
+Rows are processed in batches (default 500), each all-or-nothing: a batch commits only if every row
+of it is valid. A row that fails validation is reported with its line number, field and reason, and
+the batch's other rows are reported as rolled back with it; batches before and after it stand, so a
+corrected file re-imported later fills in exactly what is missing. A database error inside a batch
+rolls the batch back the same way. With ``partial_batches=True`` (``--partial-batches``, API field
+``partial_batches``) only the failing rows are dropped and the valid rows of the batch commit
+together; each row then runs in a savepoint, so a rejected row leaves nothing behind.
 A file that cannot be read as the format at all (not text, no CSV header, unknown columns, first
 record not JSON) raises ``ImportFileError`` before anything is written.
 """
@@ -663,6 +666,7 @@ def import_file(
     batch_size: int = DEFAULT_BATCH_SIZE,
     actor: AbstractBaseUser | None = None,
     progress: Callable[[int], Any] | None = None,
+    partial_batches: bool = False,
 ) -> ImportReport:
     """Import one binary file object (seekable) into `organization`. See the module docstring.
 
@@ -691,13 +695,19 @@ def import_file(
     for batch in _batches(records, batch_size):
         report.batches += 1
         report.total += len(batch)
-        _run_batch(importer, batch, report)
+        _run_batch(importer, batch, report, partial=partial_batches)
         if progress is not None:
             progress(len(batch))
     return report
 
 
-def _run_batch(importer: _Importer, batch: list[tuple[int, Any]], report: ImportReport) -> None:
+class _BatchRejected(Exception):
+    """Raised inside a batch's transaction to roll it back when a row failed (all-or-nothing mode)."""
+
+
+def _run_batch(
+    importer: _Importer, batch: list[tuple[int, Any]], report: ImportReport, *, partial: bool = False
+) -> None:
     outcomes: list[str] = []
     rejected: list[tuple[int, str, str]] = []
     try:
@@ -713,6 +723,25 @@ def _run_batch(importer: _Importer, batch: list[tuple[int, Any]], report: Import
                     rejected.append((line, exc.field, exc.reason))
                 except ValidationError as exc:
                     rejected.extend((line, name, reason) for name, reason in _error_reason(exc))
+            if rejected and not partial:
+                raise _BatchRejected
+    except _BatchRejected:
+        report.batches_rolled_back += 1
+        importer._jobs.clear()
+        importer._resumes.clear()
+        failed = {line for line, _field, _reason in rejected}
+        first, last = batch[0][0], batch[-1][0]
+        for line, field_name, reason in rejected:
+            report.reject(line, field_name, reason)
+        for line, _record in batch:
+            if line not in failed:
+                report.reject(
+                    line,
+                    "",
+                    f"Valid, but the batch of lines {first}-{last} was rolled back: "
+                    f"{len(failed)} row(s) in it failed (see their lines).",
+                )
+        return
     except DatabaseError as exc:
         logger.warning("import batch rolled back (%s rows): %s", len(batch), exc)
         report.batches_rolled_back += 1

@@ -272,6 +272,11 @@ class ImportInputSerializer(serializers.Serializer):
     batch_size = serializers.IntegerField(
         required=False, min_value=1, max_value=10000, default=importing.DEFAULT_BATCH_SIZE
     )
+    partial_batches = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Commit a batch's valid rows even when some of its rows fail (default: all-or-nothing).",
+    )
 
 
 ImportReportSerializer = inline_serializer(
@@ -333,6 +338,7 @@ class ImportApi(APIView):
                 filename=upload.name or "",
                 batch_size=fields["batch_size"],
                 actor=request.user,
+                partial_batches=fields["partial_batches"],
             )
         except importing.ImportFileError as exc:
             raise serializers.ValidationError({"file": [str(exc)]}) from exc

@@ -26,7 +26,9 @@ J2,Registered Nurse,ICU ward,Patient assessment|ACLS,,Austin,no,mid,,
 
 
 def _import(org, kind, text, **kwargs):
+    """Row-level tests drop only the failing rows (partial batches); the all-or-nothing default has its own."""
     name = kwargs.pop("filename", f"data.{kwargs.get('format') or 'csv'}")
+    kwargs.setdefault("partial_batches", True)
     return import_file(organization=org, kind=kind, file=io.BytesIO(text.encode()), filename=name, **kwargs)
 
 
@@ -96,6 +98,29 @@ def test_bad_rows_are_reported_and_valid_rows_stored(make_org):
         "Coffee preparation",
         "Latte art",
     ]
+
+
+def test_batches_are_all_or_nothing_by_default(make_org):
+    org = make_org()
+    rows = [
+        {"external_id": "A", "title": "Data Analyst"},
+        {"external_id": "B", "title": "Nurse", "seniority": "wizard"},  # batch 1 fails here
+        {"external_id": "C", "title": "Driver"},
+        {"external_id": "D", "title": "Chef"},
+    ]
+    report = _import(org, "jobs", _jsonl(rows), format="jsonl", batch_size=2, partial_batches=False)
+    assert (report.batches, report.batches_rolled_back) == (2, 1)
+    assert (report.accepted, report.created, report.rejected_count) == (2, 2, 2)
+    by_line = {r["line"]: r for r in report.rejected}
+    assert by_line[2]["field"] == "seniority" and "wizard" in by_line[2]["reason"]
+    assert by_line[1]["field"] == "" and "rolled back" in by_line[1]["reason"]
+    assert set(Job.objects.filter(organization=org).values_list("external_id", flat=True)) == {"C", "D"}
+
+    # the corrected file fills in exactly what is missing
+    rows[1]["seniority"] = "senior"
+    again = _import(org, "jobs", _jsonl(rows), format="jsonl", batch_size=2, partial_batches=False)
+    assert (again.created, again.unchanged, again.rejected_count) == (2, 2, 0)
+    assert Job.objects.filter(organization=org).count() == 4
 
 
 def test_database_error_rolls_back_its_batch_only(make_org, monkeypatch):
@@ -308,12 +333,34 @@ def test_import_data_command(make_org, tmp_path):
     path.write_text(JOBS_CSV + "x,,no title,,,,,,,\n", encoding="utf-8")
     out = io.StringIO()
     call_command("import_data", str(path), org=org.slug, kind="jobs", stdout=out, stderr=io.StringIO())
-    text = out.getvalue()
-    assert "4 rows, 3 accepted (3 created, 0 updated, 0 unchanged), 1 rejected" in text
+    text = out.getvalue()  # all-or-nothing: the one batch holds the bad row, so nothing is stored
+    assert (
+        "4 rows, 0 accepted (0 created, 0 updated, 0 unchanged), 4 rejected, 1 batch(es) rolled back" in text
+    )
     assert "line 6 [title]" in text
+    assert not Job.objects.filter(organization=org).exists()
     out = io.StringIO()
     call_command(
-        "import_data", str(path), org=org.slug, kind="jobs", json=True, stdout=out, stderr=io.StringIO()
+        "import_data",
+        str(path),
+        org=org.slug,
+        kind="jobs",
+        partial_batches=True,
+        stdout=out,
+        stderr=io.StringIO(),
+    )
+    text = out.getvalue()
+    assert "4 rows, 3 accepted (3 created, 0 updated, 0 unchanged), 1 rejected" in text
+    out = io.StringIO()
+    call_command(
+        "import_data",
+        str(path),
+        org=org.slug,
+        kind="jobs",
+        json=True,
+        partial_batches=True,
+        stdout=out,
+        stderr=io.StringIO(),
     )
     assert json.loads(out.getvalue())["unchanged"] == 3
     assert Job.objects.filter(organization=org).count() == 3
@@ -335,9 +382,19 @@ def test_import_api(make_org, make_recruiter, client_for):
     response = _post_import(client, org, "jobs", JOBS_CSV)
     assert response.status_code == 200, response.content
     assert response.json()["created"] == 3
-    response = _post_import(client, org, "jobs", JOBS_CSV + ",,,,,,,,,\nK,,x,,,,,,,\n")
+    with_bad_row = JOBS_CSV + ",,,,,,,,,\nK,,x,,,,,,,\n"
+    response = _post_import(client, org, "jobs", with_bad_row)
     body = response.json()
     assert response.status_code == 200
+    assert (body["accepted"], body["rejected_count"], body["batches_rolled_back"]) == (0, 4, 1)
+    assert [r["field"] for r in body["rejected"] if r["field"]] == ["title"]
+    upload = SimpleUploadedFile("data.csv", with_bad_row.encode(), content_type="text/csv")
+    response = client.post(
+        "/api/imports/",
+        {"organization": org.slug, "kind": "jobs", "file": upload, "partial_batches": "true"},
+        format="multipart",
+    )
+    body = response.json()
     assert (body["unchanged"], body["rejected_count"]) == (3, 1)
     assert body["rejected"][0]["field"] == "title"
 

@@ -162,7 +162,9 @@ def embed_and_train(ctx: DemoContext) -> None:
     result = embed_backfill()
     ctx.say(f"Embedded {result.embedded} documents with all-MiniLM-L6-v2.")
     if ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).exists():
-        ctx.say("A trained model is already active; not training again (run `manage.py train_model` to retrain).")
+        ctx.say(
+            "A trained model is already active; not training again (run `manage.py train_model` to retrain)."
+        )
         return
     train_in_process(say=ctx.say)
 
@@ -176,11 +178,15 @@ def show_top_candidates(ctx: DemoContext, *, jobs: int = 2, top: int = 5) -> Non
     for job in Job.objects.filter(organization=ctx.org, status=Job.Status.OPEN).order_by("pk")[:jobs]:
         response = client.get(f"/api/jobs/{job.pk}/candidates/", {"k": top})
         if response.status_code != 200:
-            ctx.say(f"/api/jobs/{job.pk}/candidates/ answered {response.status_code}: {response.content[:200]!r}")
+            ctx.say(
+                f"/api/jobs/{job.pk}/candidates/ answered {response.status_code}: {response.content[:200]!r}"
+            )
             continue
         body = response.json()
         ctx.say("")
-        ctx.say(f"Top {top} candidates for job {job.pk} '{job.title}' ({job.location}) — model {body['model']}:")
+        ctx.say(
+            f"Top {top} candidates for job {job.pk} '{job.title}' ({job.location}) — model {body['model']}:"
+        )
         for item in body["results"]:
             score = item["score"]
             relation = "  -  " if score["relation"] is None else f"{score['relation']:.3f}"

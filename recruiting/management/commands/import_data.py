@@ -26,6 +26,11 @@ class Command(BaseCommand):
             "--format", choices=importing.FORMATS, help="Default: from the extension, else sniffed."
         )
         parser.add_argument("--batch-size", type=int, default=importing.DEFAULT_BATCH_SIZE)
+        parser.add_argument(
+            "--partial-batches",
+            action="store_true",
+            help="Commit a batch's valid rows even when some of its rows fail (default: all-or-nothing).",
+        )
         parser.add_argument("--json", action="store_true", help="Print the report as JSON.")
         parser.add_argument("--no-progress", action="store_true", help="No progress bar.")
 
@@ -58,6 +63,7 @@ class Command(BaseCommand):
                     filename=path,
                     batch_size=options["batch_size"],
                     progress=bar.update,
+                    partial_batches=options["partial_batches"],
                 )
             except (importing.ImportFileError, ValueError) as exc:
                 raise CommandError(str(exc)) from exc
