@@ -64,7 +64,11 @@ def kind_of(model) -> str | None:
 def mark_dirty(kind: str, object_ids) -> int:
     """Flag documents for embedding (upsert: dirty=True, a new marked_at). Returns the number flagged."""
     now = timezone.now()
-    rows = [EmbeddingMark(kind=kind, object_id=int(i), dirty=True, marked_at=now) for i in set(object_ids)]
+    # In primary-key order, so batches (taken in mark order) follow the documents' primary keys.
+    rows = [
+        EmbeddingMark(kind=kind, object_id=i, dirty=True, marked_at=now)
+        for i in sorted({int(i) for i in object_ids})
+    ]
     if not rows:
         return 0
     EmbeddingMark.objects.bulk_create(

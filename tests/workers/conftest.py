@@ -46,8 +46,11 @@ def purge_broker() -> None:
     """Drop queued and unacknowledged messages left by earlier runs (private Redis db)."""
     import redis
 
+    from matching.embedding_services import QUEUED_FLAG_KEY
+
     client = redis.Redis.from_url(django_settings.CELERY_BROKER_URL)
-    client.delete(*QUEUES, "unacked", "unacked_index", "unacked_mutex")
+    # The embedding debounce flag goes with the queued task it stood for, or no new task would be queued.
+    client.delete(*QUEUES, "unacked", "unacked_index", "unacked_mutex", QUEUED_FLAG_KEY)
     for key in client.scan_iter("celery-task-meta-*", count=1000):
         client.delete(key)
 
