@@ -378,8 +378,10 @@ def markdown(result: dict) -> str:
         f"{'**--quick** (plumbing check, numbers not meaningful)' if meta['quick'] else 'full run'}, "
         f"{meta['total_seconds'] / 60:.1f} min wall"
         + (f" ({meta['total_cpu_seconds'] / 60:.1f} min CPU)" if "total_cpu_seconds" in meta else "")
-        + f". Command: `{meta['command']}`. JSON: `bench/results/quality.json`."
+        + f". Command: `{meta['command'].strip()}`. JSON: `bench/results/quality.json`."
     )
+    L.append("")
+    L.append(time_split_line(result))
     L.append("")
     if real:
         L.append(
@@ -529,6 +531,31 @@ def markdown(result: dict) -> str:
     )
     L.append("")
     return "\n".join(L)
+
+
+def time_split_line(result: dict) -> str:
+    """Where the wall time went: peers vs Tandem fit vs Tandem scoring, real vs synthetic."""
+    parts = {"peers (fit+score)": 0.0, "Tandem fit": 0.0, "Tandem scoring": 0.0}
+    syn = 0.0
+    for name in ("real", "synthetic"):
+        for level in result.get(name, {}).get("levels", {}).values():
+            for key, row in level.items():
+                if "fit_seconds" not in row:
+                    continue
+                t = row["fit_seconds"] + row.get("score_seconds", 0.0)
+                if name == "synthetic":
+                    syn += t
+                elif key in TANDEM_ROWS:
+                    parts["Tandem fit"] += row["fit_seconds"]
+                    parts["Tandem scoring"] += row.get("score_seconds", 0.0)
+                else:
+                    parts["peers (fit+score)"] += t
+    total = result["meta"]["total_seconds"]
+    items = [f"{k} {v / 60:.1f} min" for k, v in parts.items()] + [f"synthetic set {syn / 60:.1f} min"]
+    rest = total - sum(parts.values()) - syn
+    items.append(f"loading, encoding, bootstrap {rest / 60:.1f} min")
+    over = " — OVER the 20-minute budget" if total > 1200 and not result["meta"]["quick"] else ""
+    return f"Wall time {total / 60:.1f} min{over}: " + ", ".join(items) + "."
 
 
 def write_section(md: str, path: Path = RESULTS_MD) -> None:

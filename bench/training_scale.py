@@ -326,7 +326,10 @@ def run_scale(scale: float, *, max_minutes: float | None, epochs: int | None) ->
         "prefill_cache_s": round(prefill_s, 1),
         "cache_texts": len(cache),
         "encoder_calls_during_training": encoder.calls,
-        "config": {k: run.config.get(k) for k in ("epochs", "batch_size", "hidden", "max_minutes", "knn", "fanout", "num_threads")},
+        "config": {
+            k: run.config.get(k)
+            for k in ("epochs", "batch_size", "hidden", "max_minutes", "knn", "fanout", "num_threads")
+        },
         "epochs_done": epochs_done,
         "stopped_early": bool(m.get("train", {}).get("stopped_early")),
         "seconds_per_epoch": round(per_epoch, 1) if per_epoch else None,

@@ -3,26 +3,30 @@
 from __future__ import annotations
 
 import itertools
+from typing import TYPE_CHECKING
 
 import pytest
-from django.contrib.auth import get_user_model
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
-from recruiting.models import Candidate, Job, Membership, Organization, Resume
+if TYPE_CHECKING:  # Django is imported inside the fixtures, so tests/ml and tests/bench run without it
+    from recruiting.models import Candidate, Organization
 
 _seq = itertools.count(1)
 
 
 @pytest.fixture(autouse=True)
-def _fast_isolated_settings(settings, tmp_path):
+def _fast_isolated_settings(request, tmp_path):
     """A fast password hasher (0.3 s a user otherwise) and uploaded files in a per-test folder."""
+    if not request.config.pluginmanager.hasplugin("django"):
+        return  # run with -p no:django (tests/ml, tests/bench)
+    settings = request.getfixturevalue("settings")
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
 @pytest.fixture
 def make_org(db):
+    from recruiting.models import Organization
+
     def make(name: str | None = None) -> Organization:
         n = next(_seq)
         return Organization.objects.create(name=name or f"Org {n}", slug=f"org-{n}")
@@ -32,6 +36,8 @@ def make_org(db):
 
 @pytest.fixture
 def make_user(db):
+    from django.contrib.auth import get_user_model
+
     def make(username: str | None = None, **extra):
         return get_user_model().objects.create_user(
             username=username or f"user{next(_seq)}", password="pw-not-used", **extra
@@ -42,7 +48,9 @@ def make_user(db):
 
 @pytest.fixture
 def make_recruiter(make_user):
-    def make(org: Organization, role: str = Membership.Role.RECRUITER):
+    from recruiting.models import Membership
+
+    def make(org: Organization, role: str = "recruiter"):
         user = make_user()
         Membership.objects.create(user=user, organization=org, role=role)
         return user
@@ -52,6 +60,9 @@ def make_recruiter(make_user):
 
 @pytest.fixture
 def client_for():
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
     def make(user) -> APIClient:
         client = APIClient()
         token, _ = Token.objects.get_or_create(user=user)
@@ -63,6 +74,8 @@ def client_for():
 
 @pytest.fixture
 def make_job(db):
+    from recruiting.models import Job
+
     def make(org: Organization, **fields) -> Job:
         defaults = {
             "title": "Backend Engineer",
@@ -78,6 +91,8 @@ def make_job(db):
 
 @pytest.fixture
 def make_resume(db):
+    from recruiting.models import Candidate, Resume
+
     def make(candidate: Candidate | None = None, org: Organization | None = None, **fields) -> Resume:
         if candidate is None:
             candidate = Candidate.objects.create(organization=org, full_name=f"Person {next(_seq)}")
