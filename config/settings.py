@@ -256,7 +256,9 @@ LOGGING = {
 MATCH_RETRIEVE_K = env_int("MATCH_RETRIEVE_K", 300)  # nearest neighbours fetched before filtering
 MATCH_RERANK_K = env_int("MATCH_RERANK_K", 200)  # of those, how many the active model reranks
 MATCH_MAX_FETCH = env_int("MATCH_MAX_FETCH", 5000)  # widest stage-1 search when filters are selective
-MATCH_POOL_SCAN_MAX = env_int("MATCH_POOL_SCAN_MAX", 50_000)  # below this, a selective pool is scored directly
+MATCH_POOL_SCAN_MAX = env_int(
+    "MATCH_POOL_SCAN_MAX", 50_000
+)  # below this, a selective pool is scored directly
 ANN_MIN_SIZE = env_int("ANN_MIN_SIZE", 20_000)  # exact NumPy search below, FAISS at and above
 ANN_FAISS_KIND = os.environ.get("ANN_FAISS_KIND", "ivf_sq8")  # ivf_sq8 | hnsw | flat
 ANN_IVF_NLIST = env_int("ANN_IVF_NLIST", 0)  # 0: 2 * sqrt(n)
