@@ -14,6 +14,15 @@ Method (see /work/shared/design/mvcon.md); departures are marked "DEPARTURE" in 
     the OTHER view its R(T) small-loss fraction, R(T) = 1 - forget_rate * min(T / warmup_epochs, 1), T = epoch
     progress (fractional). DEPARTURE: selection is per class (the R(T) fraction is kept among positives and among
     negatives separately), otherwise easy sampled negatives crowd out every positive under a high forget rate.
+  * History features (ml/features.py, ``history_features``): per pair, similarity of the job to the resume's
+    training jobs (MiniLM whole/title max+mean cosine, TF-IDF, same company / city / state), to the resume's own
+    text and place, a BM25-like TF-IDF query cosine, history size and job degree; computed with the pair's own
+    fold's edges left out (as the relation view's graph). A small HistoryHead per view adds a logit term.
+    DEPARTURE: on view data with mostly empty resumes this is where the signal is (BM25 over history texts beat
+    the network by 10x before it).
+  * Job-side negatives (``job_negatives_per_positive``): other jobs for the same resume, half of them from the
+    positive job's state, so the model learns to rank jobs for a resume (the benchmark's task), not only
+    resumes for a job.
   * Final score: ``view_mix="learned"`` fits sigmoid(a*text_logit + b*relation_logit + c) on the pairs both views
     kept (view logits detached so the mix does not disturb the views); a float w gives w*p_text + (1-w)*p_rel.
 """
@@ -32,6 +41,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .embedding import EmbeddingCache, get_encoder, shared_cache
+from .features import HistoryFeatures, HistoryHead
 from .metrics import auc as auc_score
 from .relation import JOB, RESUME, InteractionArrays, RelationGraph, RelationView
 from .textview import (
@@ -84,6 +94,15 @@ class TrainConfig:
     # torch intra-op threads in training (None: leave as is). 1 by default: per-batch ops are small, and on the
     # shared 2-core box 2 OpenMP threads made an epoch ~9x SLOWER (spin-waiting against other processes)
     num_threads: int | None = 1
+    # history-aware pair features (ml/features.py): similarity of the job to the resume's training jobs (MiniLM,
+    # TF-IDF, same company / city / state), the resume's own text and place, history size, job degree; fold
+    # masked in training like the relation graph. A small head per view adds a logit term.
+    history_features: bool = True
+    history_views: str = "both"  # which views get the history head: "both" | "text" | "relation"
+    # job-side negatives: per observed positive, this many other jobs for the SAME resume (the ranking task ranks
+    # jobs for a resume), ``hard_negative_fraction`` of them from the positive job's state (same-place jobs)
+    job_negatives_per_positive: int = 2
+    hard_negative_fraction: float = 0.5
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -149,8 +168,12 @@ class MatchingModel:
         data_window: dict,
         metrics: dict,
         in_dim: int,
+        history: HistoryFeatures | None = None,
+        history_heads: dict[str, HistoryHead] | None = None,
     ):
         self.config = config
+        self.history = history
+        self.history_heads = dict(history_heads or {})
         self.encoder_version = encoder_version
         self.text_view = text_view
         self.relation_view = relation_view
@@ -161,7 +184,7 @@ class MatchingModel:
         self.in_dim = in_dim
         self._cache: EmbeddingCache | None = None
         self._graph_states: list[torch.Tensor] | None = None
-        for m in (text_view, relation_view, mix):
+        for m in (text_view, relation_view, mix, *self.history_heads.values()):
             if m is not None:
                 m.eval()
 
@@ -234,17 +257,22 @@ class MatchingModel:
             return PairScores(nan.copy(), nan.copy(), nan.copy())
         ej, tj, rj = self._doc_reprs(jobs, True)
         er, tr, rr = self._doc_reprs(resumes, False)
+        hf = None
+        if self.history is not None and self.history_heads:
+            side = self.history.job_side(list(jobs), ej.numpy())
+            hf = torch.from_numpy(self.history.pair_features(side, list(resumes), pairs[:, 0], pairs[:, 1]))
+        ht, hr = self.history_heads.get("text"), self.history_heads.get("relation")
         lt_all, lr_all = [], []
         with torch.no_grad():
             for s in range(0, m, chunk):
                 pj = torch.from_numpy(pairs[s : s + chunk, 0])
                 pr = torch.from_numpy(pairs[s : s + chunk, 1])
                 if self.text_view is not None:
-                    lt_all.append(self.text_view.head_logit(tj[pj], tr[pr], ej[pj], er[pr]))
+                    lt = self.text_view.head_logit(tj[pj], tr[pr], ej[pj], er[pr])
+                    lt_all.append(lt + ht(hf[s : s + chunk]) if ht is not None else lt)
                 if self.relation_view is not None:
-                    lr_all.append(
-                        self.relation_view.score(rj[pj], rr[pr], similarity_features(ej[pj], er[pr]))
-                    )
+                    lr = self.relation_view.score(rj[pj], rr[pr], similarity_features(ej[pj], er[pr]))
+                    lr_all.append(lr + hr(hf[s : s + chunk]) if hr is not None else lr)
         lt = torch.cat(lt_all) if lt_all else None
         lr = torch.cat(lr_all) if lr_all else None
         return self._combine(lt, lr, m)
@@ -327,6 +355,8 @@ class MatchingModel:
             "relation_view": self.relation_view.state_dict() if self.relation_view is not None else None,
             "mix": self.mix.state_dict() if self.mix is not None else None,
             "graph": self.graph.to_state() if self.graph is not None else None,
+            "history": self.history.to_state() if self.history is not None else None,
+            "history_heads": {k: v.state_dict() for k, v in self.history_heads.items()},
         }
 
     @classmethod
@@ -356,7 +386,30 @@ class MatchingModel:
         if st["mix"] is not None:
             mix = load("mix", ScoreMix())
         graph = RelationGraph.from_state(st["graph"]) if st["graph"] is not None else None
-        return cls(cfg, st["encoder_version"], tv, rv, graph, mix, st["data_window"], st["metrics"], in_dim)
+        history = HistoryFeatures.from_state(st["history"]) if st.get("history") is not None else None
+        heads = {}
+        for k, sd in (st.get("history_heads") or {}).items():
+            heads[k] = HistoryHead(cfg.hidden)
+            try:
+                heads[k].load_state_dict(sd)
+            except RuntimeError as e:
+                raise ValueError(
+                    f"stored history head {k!r} does not fit this code's model (hidden={cfg.hidden}); the artifact "
+                    "was written by an incompatible model version; retrain"
+                ) from e
+        return cls(
+            cfg,
+            st["encoder_version"],
+            tv,
+            rv,
+            graph,
+            mix,
+            st["data_window"],
+            st["metrics"],
+            in_dim,
+            history,
+            heads,
+        )
 
 
 # ==================================================================================== training data
@@ -435,6 +488,54 @@ def _sample_negatives(pairs: _Pairs, n_res: int, k: int, rng: np.random.Generato
     return jobs[keep], res[keep], folds[keep]
 
 
+def _sample_job_negatives(
+    pairs: _Pairs,
+    n_jobs: int,
+    n_res: int,
+    k: int,
+    hard_fraction: float,
+    job_group: np.ndarray | None,
+    rng: np.random.Generator,
+    taken: np.ndarray,
+):
+    """For each observed positive, k other jobs for the same resume with no interaction with it; a
+    ``hard_fraction`` share is drawn among jobs of the positive job's group (``job_group``: e.g. state key id per
+    job, -1 unknown -> uniform), the rest uniformly. Returns (jobs, resumes, folds)."""
+    pos = np.flatnonzero(pairs.label > 0.5)
+    if k <= 0 or len(pos) == 0 or n_jobs < 2:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64)
+    res = np.repeat(pairs.resume[pos], k)
+    src = np.repeat(pairs.job[pos], k)
+    folds = np.repeat(pairs.fold[pos], k)
+
+    def draw(src_jobs):
+        out = rng.integers(0, n_jobs, size=len(src_jobs))
+        if job_group is not None and hard_fraction > 0:
+            g = job_group[src_jobs]
+            hard = (rng.random(len(src_jobs)) < hard_fraction) & (g >= 0)
+            order = np.argsort(job_group, kind="stable")
+            sg = job_group[order]
+            lo = np.searchsorted(sg, g[hard], "left")
+            hi = np.searchsorted(sg, g[hard], "right")
+            out[hard] = order[lo + (rng.random(int(hard.sum())) * (hi - lo)).astype(np.int64)]
+        return out
+
+    jobs = draw(src)
+
+    def collides(j):
+        key = _pair_keys(j, res, n_res)
+        at = np.minimum(np.searchsorted(taken, key), max(len(taken) - 1, 0))
+        return taken[at] == key if len(taken) else np.zeros(len(key), dtype=bool)
+
+    for _ in range(5):
+        bad = collides(jobs)
+        if not bad.any():
+            break
+        jobs[bad] = rng.integers(0, n_jobs, size=int(bad.sum()))
+    keep = ~collides(jobs)
+    return jobs[keep], res[keep], folds[keep]
+
+
 def _select_small_loss(
     loss: torch.Tensor, labels: torch.Tensor, keep: float, per_class: bool
 ) -> torch.Tensor:
@@ -489,6 +590,8 @@ def train(
     """
     if not (config.use_text_view or config.use_relation_view):
         raise ValueError("at least one view must be enabled")
+    if config.history_views not in ("both", "text", "relation"):
+        raise ValueError(f"history_views must be 'both', 'text' or 'relation', not {config.history_views!r}")
     t_start = time.monotonic()
     deadline = t_start + 60 * config.max_minutes if config.max_minutes else None
     torch.manual_seed(config.seed)
@@ -554,7 +657,24 @@ def _train(data, config, cache, progress, clean_mask_fn, t_start, deadline) -> M
     text = TextView(in_dim, config.hidden, config.dropout) if config.use_text_view else None
     both = text is not None and rel is not None
     mix = ScoreMix() if both and config.view_mix == "learned" else None
-    params = [p for m in (text, rel, mix) if m is not None for p in m.parameters()]
+    hist = None
+    heads: dict[str, HistoryHead] = {}
+    if config.history_features:
+        hist = HistoryFeatures.build(
+            data.jobs,
+            data.resumes,
+            pairs.job,
+            pairs.resume,
+            pairs.label > 0.5,
+            pairs.fold,
+            ej_np,
+            config.n_folds,
+        )
+        for name, view in (("text", text), ("relation", rel)):
+            if view is not None and config.history_views in ("both", name):
+                heads[name] = HistoryHead(config.hidden)
+    head_t, head_r = heads.get("text"), heads.get("relation")
+    params = [p for m in (text, rel, mix, *heads.values()) if m is not None for p in m.parameters()]
     opt = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
     coteach = config.coteaching and both
 
@@ -567,16 +687,37 @@ def _train(data, config, cache, progress, clean_mask_fn, t_start, deadline) -> M
 
         epochs_iter = tqdm(epochs_iter, desc="train", unit="epoch")
     stopped_early = False
+    job_group = hist.jobs.state if hist is not None else None
     for epoch in epochs_iter:
-        for m in (text, rel, mix):
+        for m in (text, rel, mix, *heads.values()):
             if m is not None:
                 m.train()
         nj_, nr_, nf_ = _sample_negatives(pairs, n_res, config.negatives_per_positive, rng, taken)
+        if config.job_negatives_per_positive > 0:
+            jj_, jr_, jf_ = _sample_job_negatives(
+                pairs,
+                len(data.jobs),
+                n_res,
+                config.job_negatives_per_positive,
+                config.hard_negative_fraction,
+                job_group,
+                rng,
+                taken,
+            )
+            nj_, nr_, nf_ = np.concatenate([nj_, jj_]), np.concatenate([nr_, jr_]), np.concatenate([nf_, jf_])
         all_j = np.concatenate([pairs.job, nj_])
         all_r = np.concatenate([pairs.resume, nr_])
         all_y = np.concatenate([pairs.label, np.zeros(len(nj_), np.float32)])
         all_f = np.concatenate([pairs.fold, nf_])
         all_obs = np.concatenate([np.arange(n_obs), np.full(len(nj_), -1)])  # observed pair index or -1
+        HF = None
+        if heads:
+            # each pair sees the history WITHOUT its own fold's edges (features.py: no own-edge leakage)
+            hf_np = hist.pair_features(hist.jobs, data.resumes, all_j, all_r, all_f)
+            if epoch == 0:
+                for h in heads.values():
+                    h.set_stats(hf_np)
+            HF = torch.from_numpy(hf_np)
         batches = []
         for f in range(max(1, config.n_folds)):
             idx = rng.permutation(np.flatnonzero(all_f == f))
@@ -602,6 +743,8 @@ def _train(data, config, cache, progress, clean_mask_fn, t_start, deadline) -> M
             if text is not None:
                 out_t = text(EJ[bj], ER[br])
                 lt = out_t["logit"]
+                if head_t is not None:
+                    lt = lt + head_t(HF[idx])
                 bce_t = F.binary_cross_entropy_with_logits(lt, y, reduction="none")
             if rel is not None:
                 # the batch's computational subgraph, on the graph without this fold's interaction edges
@@ -612,6 +755,8 @@ def _train(data, config, cache, progress, clean_mask_fn, t_start, deadline) -> M
                 hj = h_out[torch.from_numpy(np.searchsorted(targets, jn))]
                 hr = h_out[torch.from_numpy(np.searchsorted(targets, rn))]
                 lr_ = rel.score(hj, hr, similarity_features(EJ[bj], ER[br]))
+                if head_r is not None:
+                    lr_ = lr_ + head_r(HF[idx])
                 bce_r = F.binary_cross_entropy_with_logits(lr_, y, reduction="none")
             # co-teaching: each view picks small-loss pairs FOR THE OTHER view
             if coteach:
@@ -698,7 +843,17 @@ def _train(data, config, cache, progress, clean_mask_fn, t_start, deadline) -> M
 
     metrics: dict = {"history": history, "stopped_early": stopped_early}
     model = MatchingModel(
-        config, cache.encoder.version, text, rel, graph, mix, _data_window(data, pairs), metrics, in_dim
+        config,
+        cache.encoder.version,
+        text,
+        rel,
+        graph,
+        mix,
+        _data_window(data, pairs),
+        metrics,
+        in_dim,
+        hist if heads else None,
+        heads,
     )
     model._cache = cache
     # ---- evaluate (in-sample sanity numbers: AUC of each view on observed + sampled-negative training pairs)
