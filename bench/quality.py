@@ -370,12 +370,18 @@ def verdicts(result: dict) -> list[str]:
 
 
 # ------------------------------------------------------------------------------------------------ report
+def _run_scope(meta: dict) -> str:
+    """'full run', or 'subset run' when --rows/--noise narrowed it (verdicts then cover only those rows)."""
+    narrowed = any(flag in meta["command"] for flag in ("--rows", "--noise"))
+    return "**subset run** (verdicts compare only the rows run here)" if narrowed else "full run"
+
+
 def markdown(result: dict) -> str:
     meta, real, syn = result["meta"], result.get("real"), result.get("synthetic")
     L = [SECTION, ""]
     L.append(
         f"Run {meta['finished']} on {meta['machine']} ({meta['cpus']} cores), "
-        f"{'**--quick** (plumbing check, numbers not meaningful)' if meta['quick'] else 'full run'}, "
+        f"{'**--quick** (plumbing check, numbers not meaningful)' if meta['quick'] else _run_scope(meta)}, "
         f"{meta['total_seconds'] / 60:.1f} min wall"
         + (f" ({meta['total_cpu_seconds'] / 60:.1f} min CPU)" if "total_cpu_seconds" in meta else "")
         + f". Command: `{meta['command'].strip()}`. JSON: `bench/results/quality.json`."
