@@ -50,6 +50,7 @@ from .textview import (
     RESUME_VIEW_SECTIONS,
     TextView,
     embed_sections,
+    pair_similarity_features,
     section_alignment_loss,
     similarity_features,
     softened_contrastive,
@@ -262,16 +263,18 @@ class MatchingModel:
             side = self.history.job_side(list(jobs), ej.numpy())
             hf = torch.from_numpy(self.history.pair_features(side, list(resumes), pairs[:, 0], pairs[:, 1]))
         ht, hr = self.history_heads.get("text"), self.history_heads.get("relation")
+        sims = pair_similarity_features(ej, er, pairs[:, 0], pairs[:, 1])
         lt_all, lr_all = [], []
         with torch.no_grad():
             for s in range(0, m, chunk):
                 pj = torch.from_numpy(pairs[s : s + chunk, 0])
                 pr = torch.from_numpy(pairs[s : s + chunk, 1])
+                sim = sims[s : s + chunk]
                 if self.text_view is not None:
-                    lt = self.text_view.head_logit(tj[pj], tr[pr], ej[pj], er[pr])
+                    lt = self.text_view.head_logit_from_features(tj[pj], tr[pr], sim)
                     lt_all.append(lt + ht(hf[s : s + chunk]) if ht is not None else lt)
                 if self.relation_view is not None:
-                    lr = self.relation_view.score(rj[pj], rr[pr], similarity_features(ej[pj], er[pr]))
+                    lr = self.relation_view.score(rj[pj], rr[pr], sim)
                     lr_all.append(lr + hr(hf[s : s + chunk]) if hr is not None else lr)
         lt = torch.cat(lt_all) if lt_all else None
         lr = torch.cat(lr_all) if lr_all else None

@@ -59,6 +59,54 @@ def similarity_features(ej: torch.Tensor, er: torch.Tensor) -> torch.Tensor:
     return torch.cat([peer, jw_r, rw_j, ww], dim=1)
 
 
+def _feature_section_index() -> tuple[np.ndarray, np.ndarray]:
+    """(job section, resume section) of each similarity feature, in ``similarity_features``' column order."""
+    w = N_PEER
+    js = [*range(N_PEER), *[w] * N_PEER, *range(N_PEER), w]
+    rs = [*range(N_PEER), *range(N_PEER), *[w] * N_PEER, w]
+    return np.array(js), np.array(rs)
+
+
+_FEATURE_JS, _FEATURE_RS = _feature_section_index()
+
+
+def pair_similarity_features(
+    ej: torch.Tensor, er: torch.Tensor, pj: np.ndarray, pr: np.ndarray, *, max_cells: int = 8_000_000
+) -> torch.Tensor:
+    """``similarity_features(ej[pj], er[pr])`` for many pairs at once, without gathering (m, S, dim) copies.
+
+    Pairs are grouped by resume; per group of resumes one matrix product of every section of the group's jobs
+    with every section of its resumes gives all section cosines, and the features are read out of it. Scoring
+    all candidates of a ranking (millions of pairs over a few thousand documents) was dominated by the gathers.
+    """
+    pj = np.asarray(pj, np.int64)
+    pr = np.asarray(pr, np.int64)
+    m = len(pj)
+    out = torch.zeros(m, N_SIM_FEATURES)
+    if m == 0:
+        return out
+    s = ej.shape[1]
+    order = np.argsort(pr, kind="stable")
+    ur, starts = np.unique(pr[order], return_index=True)
+    bounds = np.r_[starts, m]
+    g0 = 0
+    while g0 < len(ur):
+        g1 = g0 + 1
+        while g1 < len(ur) and (bounds[g1 + 1] - bounds[g0]) * s * s <= max_cells:
+            g1 += 1
+        sel = order[bounds[g0] : bounds[g1]]
+        uj, a = np.unique(pj[sel], return_inverse=True)
+        b = np.searchsorted(ur[g0:g1], pr[sel])
+        jf = ej[torch.from_numpy(uj)].reshape(len(uj) * s, -1)
+        rf = er[torch.from_numpy(ur[g0:g1])].reshape((g1 - g0) * s, -1)
+        gram = (jf @ rf.T).reshape(-1)  # [(job, job section), (resume, resume section)]
+        cols = (g1 - g0) * s
+        flat = (a[:, None] * s + _FEATURE_JS[None, :]) * cols + b[:, None] * s + _FEATURE_RS[None, :]
+        out[torch.from_numpy(sel)] = gram[torch.from_numpy(flat.reshape(-1))].reshape(len(sel), -1)
+        g0 = g1
+    return out
+
+
 class SectionTower(nn.Module):
     """Per-section projection + attention pooling over the non-empty sections -> (h,) doc vector.
 
@@ -109,8 +157,11 @@ class TextView(nn.Module):
         self, j: torch.Tensor, r: torch.Tensor, ej: torch.Tensor, er: torch.Tensor
     ) -> torch.Tensor:
         """Pair logit from pooled vectors j, r and the frozen section embeddings ej, er of the same pairs."""
-        feats = self.feat_scale(similarity_features(ej, er))
-        x = torch.cat([j, r, j * r, (j - r).abs(), feats], dim=1)
+        return self.head_logit_from_features(j, r, similarity_features(ej, er))
+
+    def head_logit_from_features(self, j: torch.Tensor, r: torch.Tensor, sims: torch.Tensor) -> torch.Tensor:
+        """As ``head_logit`` with the pairs' section cosines already computed (``pair_similarity_features``)."""
+        x = torch.cat([j, r, j * r, (j - r).abs(), self.feat_scale(sims)], dim=1)
         return self.head(x).squeeze(-1)
 
     def forward(self, ej: torch.Tensor, er: torch.Tensor) -> dict[str, torch.Tensor]:

@@ -12,6 +12,7 @@ import torch
 from ml.artifacts import FORMAT_VERSION, ArtifactError, load_model_from_bytes, save_model_to_bytes
 from ml.network import MatchingModel, _pair_keys, _Pairs, _sample_negatives, aggregate_interactions
 from ml.relation import REL
+from ml.textview import N_SECTIONS, pair_similarity_features, similarity_features
 from ml.types import InteractionEvent, JobDoc, MatchingData, ResumeDoc
 
 
@@ -58,6 +59,19 @@ def test_sampled_negatives_avoid_observed_pairs():
     taken = np.unique(_pair_keys(job, res, 15))
     nj, nr, nf = _sample_negatives(pairs, 15, 3, rng, taken)
     assert len(nj) > 0 and not np.isin(_pair_keys(nj, nr, 15), taken).any()
+
+
+@pytest.mark.parametrize("max_cells", [64, 8_000_000])  # many small resume groups, and one group
+def test_grouped_similarity_features_equal_the_gathered_ones(max_cells):
+    g = torch.Generator().manual_seed(0)
+    ej = torch.nn.functional.normalize(torch.randn(30, N_SECTIONS, 16, generator=g), dim=-1)
+    er = torch.nn.functional.normalize(torch.randn(20, N_SECTIONS, 16, generator=g), dim=-1)
+    ej[3, 1] = 0  # an empty section
+    rng = np.random.default_rng(0)
+    pj, pr = rng.integers(0, 30, 500), rng.integers(0, 20, 500)
+    got = pair_similarity_features(ej, er, pj, pr, max_cells=max_cells)
+    assert torch.allclose(got, similarity_features(ej[pj], er[pr]), atol=1e-6)
+    assert pair_similarity_features(ej, er, pj[:0], pr[:0]).shape == (0, got.shape[1])
 
 
 def test_exact_subgraph_equals_full_graph_pass(trained):
