@@ -227,7 +227,7 @@ TRAINING_CONFIG = {
         ("hidden", "TANDEM_TRAIN_HIDDEN", int),
         ("max_minutes", "TANDEM_TRAIN_MAX_MINUTES", float),
         ("seed", "TANDEM_TRAIN_SEED", int),
-        ("forget_rate", "TANDEM_TRAIN_FORGET_RATE", float),
+        ("forget_rate", "TANDEM_TRAIN_FORGET_RATE", lambda v: v if v == "auto" else float(v)),
     )
     if os.environ.get(name)
 }

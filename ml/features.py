@@ -136,6 +136,7 @@ class HistoryFeatures:
         self.n_folds = 1
         self._texts: list[str] = []
         self._meta: list[tuple[str, str]] = []
+        self._all_edges: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # while some are masked
 
     # ------------------------------------------------------------------ build
     @classmethod
@@ -168,6 +169,18 @@ class HistoryFeatures:
         h.ptr = np.zeros(len(resumes) + 1, np.int64)
         np.cumsum(np.bincount(h.edge_res, minlength=len(resumes)), out=h.ptr[1:])
         return h
+
+    def mask_edges(self, job: np.ndarray, resume: np.ndarray) -> None:
+        """Leave these (job, resume) pairs out of every history (indices into the build's jobs/resumes); the
+        previous mask is replaced, so empty arrays restore every edge (co-teaching's rejected pairs)."""
+        if self._all_edges is None:
+            self._all_edges = (self.edge_res, self.edge_job, self.edge_fold)
+        r, j, f = self._all_edges
+        n = max(len(self.job_ids), 1)
+        drop = np.isin(r * n + j, np.asarray(resume, np.int64) * n + np.asarray(job, np.int64))
+        self.edge_res, self.edge_job, self.edge_fold = r[~drop], j[~drop], f[~drop]
+        self.ptr = np.zeros(len(self.resume_index) + 1, np.int64)
+        np.cumsum(np.bincount(self.edge_res, minlength=len(self.resume_index)), out=self.ptr[1:])
 
     def _key(self, s: str, grow: bool) -> int:
         if not s:

@@ -43,6 +43,7 @@ RELATIONS = (
     "job<-job~", "resume<-resume~", "job<-resume~", "resume<-job~",
 )  # fmt: skip
 REL = {name: i for i, name in enumerate(RELATIONS)}
+INTERACTION_RELATIONS = [REL[k] for k in ("job<-resume+", "resume<-job+", "job<-resume-", "resume<-job-")]
 N_REL = len(RELATIONS)
 
 
@@ -129,6 +130,7 @@ class RelationGraph:
         self.knn = 5
         self.index: dict[str, int] = {}
         self._adj_cache: dict = {}
+        self._all_edges: np.ndarray | None = None  # every edge, while ``mask_interactions`` hides some
 
     # ---------------------------------------------------------------- build
     @classmethod
@@ -236,6 +238,21 @@ class RelationGraph:
         sel = e[np.isin(e[:, 2], [REL["job<-resume+"], REL["job<-resume-"]])]
         keys = self.keys
         return {(keys[int(r)][4:], keys[int(c)][7:]) for r, c in zip(sel[:, 0], sel[:, 1], strict=True)}
+
+    def mask_interactions(self, job: np.ndarray, resume: np.ndarray) -> None:
+        """Hide the job-resume edges of these pairs (job/resume: indices into the build's jobs/resumes), both
+        directions, every kind; the previous mask is replaced, so empty arrays restore every edge. Co-teaching
+        uses it to take the pairs both views reject out of the graph."""
+        if self._all_edges is None:
+            self._all_edges = self.edges
+        e = self._all_edges
+        n_jobs = int((self.types == JOB).sum())
+        inter = np.isin(e[:, 2], INTERACTION_RELATIONS)
+        lo, hi = np.minimum(e[:, 0], e[:, 1]).astype(np.int64), np.maximum(e[:, 0], e[:, 1]).astype(np.int64)
+        key = lo * self.n_nodes + hi
+        drop = np.asarray(job, np.int64) * self.n_nodes + n_jobs + np.asarray(resume, np.int64)
+        self.edges = e[~(inter & np.isin(key, drop))]
+        self._adj_cache.clear()
 
     def _edges_without(self, fold: int | None) -> np.ndarray:
         e = self.edges
