@@ -157,7 +157,29 @@ def with_label_noise(split: Split, rate: float, seed: int) -> Split:
         test_job=split.test_job,
         test_cold=split.test_cold,
         warm=split.warm,
-        meta={**split.meta, "noise": rate, "moved": len(moved)},
+        meta={**split.meta, "noise": rate, "moved": len(moved), "moved_events": sorted(moved.tolist())},
+    )
+
+
+def without_moved_views(noisy: Split) -> Split:
+    """The noisy split with its moved views deleted instead of moved: what a perfect noise filter would leave
+    (the oracle ceiling of any cleaning; the views' true jobs stay lost). The clean split is returned as is."""
+    moved = set(noisy.meta.get("moved_events", ()))
+    if not moved:
+        return noisy
+    events = [e for k, e in enumerate(noisy.train_events) if k not in moved]
+    return Split(
+        data=noisy.data,
+        train_events=events,
+        job_index=noisy.job_index,
+        resume_index=noisy.resume_index,
+        history=_history(events, noisy.job_index, noisy.resume_index),
+        clean_history=noisy.clean_history,
+        test_resume=noisy.test_resume,
+        test_job=noisy.test_job,
+        test_cold=noisy.test_cold,
+        warm=noisy.warm,
+        meta={**noisy.meta, "oracle": "moved views deleted"},
     )
 
 

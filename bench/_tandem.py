@@ -9,7 +9,10 @@ TANDEM_ROWS: dict[str, tuple[str, dict]] = {
     "tandem-relation": ("Tandem: relation view alone", {"use_text_view": False, "coteaching": False}),
     "tandem-both": ("Tandem: both views, no co-teaching", {"coteaching": False}),
     "tandem-full": ("Tandem: full co-teaching network", {"coteaching": True}),
+    # real task only: trained on the noisy split with the moved views deleted (a perfect noise filter)
+    "tandem-oracle": ("Tandem: both views, moved views deleted (oracle)", {"coteaching": False}),
 }
+ORACLE = "tandem-oracle"
 
 
 class TandemRow:
