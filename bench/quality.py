@@ -561,7 +561,7 @@ def time_split_line(result: dict) -> str:
     for name in ("real", "synthetic"):
         for level in result.get(name, {}).get("levels", {}).values():
             for key, row in level.items():
-                if "fit_seconds" not in row:
+                if "fit_seconds" not in row or "same_as" in row:  # a copied row ran no time of its own
                     continue
                 t = row["fit_seconds"] + row.get("score_seconds", 0.0)
                 if name == "synthetic":

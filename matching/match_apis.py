@@ -14,6 +14,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -262,6 +264,107 @@ _MATCH_PARAMS = [
 
 
 # --------------------------------------------------------------------------------------- views
+@dataclass(frozen=True)
+class _RankedSide:
+    """What differs between ranking candidates for a job and jobs for a resume; ``_ranked_response`` does the
+    rest (cache lookup, ranking, reasons with their timing, result rows, cache write)."""
+
+    cache_kind: str  # "candidates" | "jobs"
+    anchor_field: str  # the body's key for the anchor document ("job" | "resume")
+    result_model: type  # Resume | Job
+    result_field: str  # each result's id key ("resume" | "job")
+    rank: Callable
+    reasons: Callable
+    result_rows: Callable[[list[int]], dict[int, dict]]  # ids -> {id: fields of the result row}
+
+
+def _candidate_rows(ids: list[int]) -> dict[int, dict]:
+    rows = Resume.objects.filter(pk__in=ids).values(
+        "id", "candidate_id", "candidate__full_name", "candidate__location", "headline", "experience"
+    )
+    return {
+        r["id"]: {
+            "candidate": r["candidate_id"],
+            "name": r["candidate__full_name"],
+            "headline": r["headline"],
+            "location": r["candidate__location"],
+            "seniority": msel.infer_seniority(r["headline"], r["experience"]),
+        }
+        for r in rows
+    }
+
+
+def _job_rows(ids: list[int]) -> dict[int, dict]:
+    rows = Job.objects.filter(pk__in=ids).values(
+        "id", "title", "organization__name", "location", "remote", "seniority"
+    )
+    return {
+        r["id"]: {
+            "title": r["title"],
+            "organization": r["organization__name"],
+            "location": r["location"],
+            "remote": r["remote"],
+            "seniority": r["seniority"],
+        }
+        for r in rows
+    }
+
+
+CANDIDATES_SIDE = _RankedSide(
+    "candidates", "job", Resume, "resume", rank_candidates, candidate_reasons, _candidate_rows
+)
+JOBS_SIDE = _RankedSide("jobs", "resume", Job, "job", rank_jobs, job_reasons, _job_rows)
+
+
+def _ranked_response(request, anchor, side: _RankedSide) -> Response:
+    t0 = time.perf_counter()
+    k, filters = _parse_query(request)
+    am = msel.active_model()
+    encoder = msel.serving_encoder()
+    key = cache.make_key(
+        _model_tag(am, encoder),
+        side.cache_kind,
+        anchor.pk,
+        msel.cache_scope(request.user),
+        {"k": k, **filters.as_key(), "h": anchor.content_hash},
+    )
+    body = _serve_cached(key, side.result_model, side.result_field)
+    if body is not None:
+        return Response(body)
+    ranking = side.rank(anchor, user=request.user, k=k, filters=filters, am=am)
+    t = time.perf_counter()
+    reasons = side.reasons(am, encoder, anchor, ranking)
+    ranking.timings_ms["reasons"] = (time.perf_counter() - t) * 1000
+    rows = side.result_rows([s.object_id for s in ranking.items])
+    results = []
+    for s in ranking.items:
+        row = rows.get(s.object_id)
+        if row is None:  # erased between ranking and now
+            continue
+        results.append(
+            {
+                "rank": len(results) + 1,
+                side.result_field: s.object_id,
+                **row,
+                "similarity": round(s.similarity, 6),
+                "score": _score(s),
+                **reasons.get(s.object_id, _no_reasons()),
+            }
+        )
+    body = {side.anchor_field: anchor.pk, **_envelope(ranking, k, filters), "results": results}
+    refs = [(side.anchor_field, anchor.pk)] + [(side.result_field, r[side.result_field]) for r in results]
+    cache.put(key, body, refs)
+    log.debug(
+        "%s %s=%s %.1f ms %s",
+        side.cache_kind,
+        side.anchor_field,
+        anchor.pk,
+        (time.perf_counter() - t0) * 1000,
+        ranking.timings_ms,
+    )
+    return Response(body)
+
+
 class JobCandidatesApi(APIView):
     @extend_schema(
         operation_id="job_candidates",
@@ -270,60 +373,10 @@ class JobCandidatesApi(APIView):
         summary="Ranked candidates for a job",
     )
     def get(self, request, pk: int):
-        t0 = time.perf_counter()
         job = msel.job_for_candidates(request.user, pk)
         if job is None:
             raise Http404
-        k, filters = _parse_query(request)
-        am = msel.active_model()
-        encoder = msel.serving_encoder()
-        key = cache.make_key(
-            _model_tag(am, encoder),
-            "candidates",
-            job.pk,
-            msel.cache_scope(request.user),
-            {"k": k, **filters.as_key(), "h": job.content_hash},
-        )
-        body = _serve_cached(key, Resume, "resume")
-        if body is not None:
-            return Response(body)
-        ranking = rank_candidates(job, user=request.user, k=k, filters=filters, am=am)
-        t = time.perf_counter()
-        reasons = candidate_reasons(am, encoder, job, ranking)
-        ranking.timings_ms["reasons"] = (time.perf_counter() - t) * 1000
-        ids = [s.object_id for s in ranking.items]
-        meta = {
-            r["id"]: r
-            for r in Resume.objects.filter(pk__in=ids).values(
-                "id", "candidate_id", "candidate__full_name", "candidate__location", "headline", "experience"
-            )
-        }
-        results = []
-        for s in ranking.items:
-            m = meta.get(s.object_id)
-            if m is None:
-                continue
-            results.append(
-                {
-                    "rank": len(results) + 1,
-                    "resume": s.object_id,
-                    "candidate": m["candidate_id"],
-                    "name": m["candidate__full_name"],
-                    "headline": m["headline"],
-                    "location": m["candidate__location"],
-                    "seniority": msel.infer_seniority(m["headline"], m["experience"]),
-                    "similarity": round(s.similarity, 6),
-                    "score": _score(s),
-                    **reasons.get(s.object_id, _no_reasons()),
-                }
-            )
-        body = {"job": job.pk, **_envelope(ranking, k, filters), "results": results}
-        refs = [("job", job.pk)] + [("resume", r["resume"]) for r in results]
-        cache.put(key, body, refs)
-        log.debug(
-            "candidates job=%s %.1f ms %s", job.pk, (time.perf_counter() - t0) * 1000, ranking.timings_ms
-        )
-        return Response(body)
+        return _ranked_response(request, job, CANDIDATES_SIDE)
 
 
 class ResumeJobsApi(APIView):
@@ -337,53 +390,7 @@ class ResumeJobsApi(APIView):
         resume = msel.resume_for_jobs(request.user, pk)
         if resume is None:
             raise Http404
-        k, filters = _parse_query(request)
-        am = msel.active_model()
-        encoder = msel.serving_encoder()
-        key = cache.make_key(
-            _model_tag(am, encoder),
-            "jobs",
-            resume.pk,
-            msel.cache_scope(request.user),
-            {"k": k, **filters.as_key(), "h": resume.content_hash},
-        )
-        body = _serve_cached(key, Job, "job")
-        if body is not None:
-            return Response(body)
-        ranking = rank_jobs(resume, user=request.user, k=k, filters=filters, am=am)
-        t = time.perf_counter()
-        reasons = job_reasons(am, encoder, resume, ranking)
-        ranking.timings_ms["reasons"] = (time.perf_counter() - t) * 1000
-        ids = [s.object_id for s in ranking.items]
-        meta = {
-            r["id"]: r
-            for r in Job.objects.filter(pk__in=ids).values(
-                "id", "title", "organization__name", "location", "remote", "seniority"
-            )
-        }
-        results = []
-        for s in ranking.items:
-            m = meta.get(s.object_id)
-            if m is None:
-                continue
-            results.append(
-                {
-                    "rank": len(results) + 1,
-                    "job": s.object_id,
-                    "title": m["title"],
-                    "organization": m["organization__name"],
-                    "location": m["location"],
-                    "remote": m["remote"],
-                    "seniority": m["seniority"],
-                    "similarity": round(s.similarity, 6),
-                    "score": _score(s),
-                    **reasons.get(s.object_id, _no_reasons()),
-                }
-            )
-        body = {"resume": resume.pk, **_envelope(ranking, k, filters), "results": results}
-        refs = [("resume", resume.pk)] + [("job", r["job"]) for r in results]
-        cache.put(key, body, refs)
-        return Response(body)
+        return _ranked_response(request, resume, JOBS_SIDE)
 
 
 def _no_reasons() -> dict:
