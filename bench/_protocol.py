@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -146,19 +146,7 @@ def with_label_noise(split: Split, rate: float, seed: int) -> Split:
         while j == forbidden:
             j = int(warm_jobs[rng.integers(len(warm_jobs))])
         events[k] = InteractionEvent(split.data.jobs[j].id, e.resume_id, e.kind, e.timestamp)
-    return Split(
-        data=split.data,
-        train_events=events,
-        job_index=split.job_index,
-        resume_index=split.resume_index,
-        history=_history(events, split.job_index, split.resume_index),
-        clean_history=split.clean_history,
-        test_resume=split.test_resume,
-        test_job=split.test_job,
-        test_cold=split.test_cold,
-        warm=split.warm,
-        meta={**split.meta, "noise": rate, "moved": len(moved), "moved_events": sorted(moved.tolist())},
-    )
+    return _with_events(split, events, noise=rate, moved=len(moved), moved_events=sorted(moved.tolist()))
 
 
 def without_moved_views(noisy: Split) -> Split:
@@ -168,19 +156,13 @@ def without_moved_views(noisy: Split) -> Split:
     if not moved:
         return noisy
     events = [e for k, e in enumerate(noisy.train_events) if k not in moved]
-    return Split(
-        data=noisy.data,
-        train_events=events,
-        job_index=noisy.job_index,
-        resume_index=noisy.resume_index,
-        history=_history(events, noisy.job_index, noisy.resume_index),
-        clean_history=noisy.clean_history,
-        test_resume=noisy.test_resume,
-        test_job=noisy.test_job,
-        test_cold=noisy.test_cold,
-        warm=noisy.warm,
-        meta={**noisy.meta, "oracle": "moved views deleted"},
-    )
+    return _with_events(noisy, events, oracle="moved views deleted")
+
+
+def _with_events(split: Split, events: list[InteractionEvent], **meta) -> Split:
+    """The same split (test cases, candidates) with other training events."""
+    history = _history(events, split.job_index, split.resume_index)
+    return replace(split, train_events=events, history=history, meta={**split.meta, **meta})
 
 
 def validation_split(split: Split) -> Split:
