@@ -6,7 +6,16 @@ from __future__ import annotations
 from django.contrib import admin
 
 from recruiting import services
-from recruiting.models import Candidate, Interaction, Job, Membership, Organization, Resume
+from recruiting.models import (
+    JOB_FIELDS,
+    RESUME_FIELDS,
+    Candidate,
+    Interaction,
+    Job,
+    Membership,
+    Organization,
+    Resume,
+)
 
 
 class MembershipInline(admin.TabularInline):
@@ -39,7 +48,7 @@ class JobAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
 
     def save_model(self, request, obj, form, change):
-        data = {f: form.cleaned_data[f] for f in form.changed_data if f in services.JOB_FIELDS}
+        data = {f: form.cleaned_data[f] for f in form.changed_data if f in JOB_FIELDS}
         if change:
             services.job_update(job=obj, data=data)
         else:
@@ -77,7 +86,7 @@ class ResumeAdmin(admin.ModelAdmin):
     readonly_fields = ["source_file", "content_hash", "created_at", "updated_at"]
 
     def save_model(self, request, obj, form, change):
-        data = {f: form.cleaned_data[f] for f in form.changed_data if f in services.RESUME_FIELDS}
+        data = {f: form.cleaned_data[f] for f in form.changed_data if f in RESUME_FIELDS}
         if change:
             services.resume_update(resume=obj, data=data)
         else:

@@ -14,10 +14,54 @@ from ml.types import INTERACTION_STRENGTH
 from recruiting.validators import validate_education, validate_experience, validate_string_list
 
 
+# The field lists of each document, defined once: services assign only the writable fields, the API
+# serializers, the bulk import columns and the admin are derived from them. Order is the API's order.
+JOB_FIELDS = (
+    "external_id",
+    "title",
+    "description",
+    "required_skills",
+    "nice_to_have_skills",
+    "location",
+    "remote",
+    "seniority",
+    "employment_type",
+    "salary_min",
+    "salary_max",
+    "salary_currency",
+    "status",
+)
+RESUME_FIELDS = (
+    "external_id",
+    "headline",
+    "summary",
+    "skills",
+    "experience",
+    "education",
+    "full_text",
+    "source_file_name",
+)
+CANDIDATE_FIELDS = ("external_id", "full_name", "email", "location")
+# The fields hashed into `content_hash`: a change to any of them marks the document for re-embedding.
+JOB_CONTENT_FIELDS = ("title", "description", "required_skills", "nice_to_have_skills", "location", "seniority")
+RESUME_CONTENT_FIELDS = ("headline", "summary", "skills", "experience", "education", "full_text")
+
+
 def content_hash(payload: dict) -> str:
     """A stable digest of the fields that a model reads, so unchanged content is never re-embedded."""
     blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def _content_hash_of(instance: models.Model, names: tuple[str, ...]) -> str:
+    """`content_hash` of the named fields; JSON list fields count as lists (None is an empty list)."""
+    payload = {}
+    for name in names:
+        value = getattr(instance, name)
+        if isinstance(instance._meta.get_field(name), models.JSONField):
+            value = list(value or [])
+        payload[name] = value
+    return content_hash(payload)
 
 
 class TimeStamped(models.Model):
@@ -135,16 +179,7 @@ class Job(TimeStamped):
         return self.title
 
     def compute_content_hash(self) -> str:
-        return content_hash(
-            {
-                "title": self.title,
-                "description": self.description,
-                "required_skills": list(self.required_skills or []),
-                "nice_to_have_skills": list(self.nice_to_have_skills or []),
-                "location": self.location,
-                "seniority": self.seniority,
-            }
-        )
+        return _content_hash_of(self, JOB_CONTENT_FIELDS)
 
     def save(self, *args, **kwargs) -> None:
         self.content_hash = self.compute_content_hash()
@@ -185,16 +220,7 @@ class Resume(TimeStamped):
         return self.headline or f"resume {self.pk}"
 
     def compute_content_hash(self) -> str:
-        return content_hash(
-            {
-                "headline": self.headline,
-                "summary": self.summary,
-                "skills": list(self.skills or []),
-                "experience": list(self.experience or []),
-                "education": list(self.education or []),
-                "full_text": self.full_text,
-            }
-        )
+        return _content_hash_of(self, RESUME_CONTENT_FIELDS)
 
     def save(self, *args, **kwargs) -> None:
         self.content_hash = self.compute_content_hash()
@@ -247,3 +273,6 @@ class Interaction(models.Model):
 
 
 assert set(INTERACTION_STRENGTH) == set(Interaction.Kind.values), "kinds and strengths must agree"
+assert {f.name for f in Job._meta.fields} >= {*JOB_FIELDS, *JOB_CONTENT_FIELDS}, "job field lists name model fields"
+assert {f.name for f in Resume._meta.fields} >= {*RESUME_FIELDS, *RESUME_CONTENT_FIELDS}, "resume field lists"
+assert {f.name for f in Candidate._meta.fields} >= set(CANDIDATE_FIELDS), "candidate field list"

@@ -16,34 +16,17 @@ from django.db import models, transaction
 from django.utils.text import slugify
 
 from recruiting import signals
-from recruiting.models import Candidate, Interaction, Job, Membership, Organization, Resume
-
-JOB_FIELDS = {
-    "external_id",
-    "title",
-    "description",
-    "required_skills",
-    "nice_to_have_skills",
-    "location",
-    "remote",
-    "seniority",
-    "employment_type",
-    "salary_min",
-    "salary_max",
-    "salary_currency",
-    "status",
-}
-RESUME_FIELDS = {
-    "external_id",
-    "headline",
-    "summary",
-    "skills",
-    "experience",
-    "education",
-    "full_text",
-    "source_file_name",
-}
-CANDIDATE_FIELDS = {"external_id", "full_name", "email", "location"}
+from recruiting.models import (
+    CANDIDATE_FIELDS,
+    JOB_FIELDS,
+    RESUME_FIELDS,
+    Candidate,
+    Interaction,
+    Job,
+    Membership,
+    Organization,
+    Resume,
+)
 
 
 def _assign(instance: models.Model, data: dict[str, Any], allowed: Iterable[str]) -> None:
