@@ -10,8 +10,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.db import IntegrityError
 
-from recruiting import importing
 from recruiting.importing import ImportFileError, import_file
+from recruiting.importing import report as import_report
 from recruiting.models import Candidate, Interaction, Job, Membership, Resume
 
 pytestmark = pytest.mark.django_db
@@ -416,6 +416,6 @@ def test_import_api_refusals(make_org, make_recruiter, make_user, client_for, se
 
 
 def test_import_report_caps_listed_rejections(make_org, monkeypatch):
-    monkeypatch.setattr(importing, "MAX_REPORTED_REJECTIONS", 3)
+    monkeypatch.setattr(import_report, "MAX_REPORTED_REJECTIONS", 3)
     report = _import(make_org(), "jobs", "title,location\n" + ",x\n" * 5)
     assert report.rejected_count == 5 and len(report.rejected) == 3 and report.rejected_truncated

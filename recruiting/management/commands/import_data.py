@@ -15,7 +15,7 @@ from recruiting.models import Organization
 class Command(BaseCommand):
     help = (
         "Import jobs, candidates with resumes, or interactions from a JSON Lines or CSV file into one "
-        "organization. Idempotent; invalid rows are reported and skipped (see recruiting/importing.py)."
+        "organization. Idempotent; invalid rows are reported and skipped (see recruiting/importing/)."
     )
 
     def add_arguments(self, parser):

@@ -1,0 +1,161 @@
+"""An import run: records read, applied in batches (all-or-nothing unless partial), and reported."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from typing import IO, Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import DatabaseError, transaction
+
+from recruiting.importing.appliers import RowApplier
+from recruiting.importing.columns import DEFAULT_BATCH_SIZE, FORMATS, KINDS
+from recruiting.importing.errors import RowError
+from recruiting.importing.readers import check_text, guess_format, open_records
+from recruiting.importing.report import ImportReport
+from recruiting.models import Organization
+
+logger = logging.getLogger(__name__)
+
+
+def in_batches(records: Iterable[tuple[int, Any]], size: int) -> Iterator[list[tuple[int, Any]]]:
+    batch: list[tuple[int, Any]] = []
+    for item in records:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _error_reason(exc: ValidationError) -> list[tuple[str, str]]:
+    if hasattr(exc, "error_dict"):
+        return [
+            (name if name != "__all__" else "", " ".join(str(m) for m in messages))
+            for name, messages in exc.message_dict.items()
+        ]
+    return [("", " ".join(exc.messages))]
+
+
+def import_file(
+    *,
+    organization: Organization,
+    kind: str,
+    file: IO[bytes],
+    format: str | None = None,
+    filename: str = "",
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    actor: AbstractBaseUser | None = None,
+    progress: Callable[[int], Any] | None = None,
+    partial_batches: bool = False,
+) -> ImportReport:
+    """Import one binary file object (seekable) into `organization`. See `recruiting.importing`.
+
+    `progress(n)` is called after each batch with the number of rows it held (a tqdm's `update`).
+    Raises ImportFileError for a file that cannot be read at all, ValueError for a bad kind/format.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"Unknown kind {kind!r}; expected one of {', '.join(KINDS)}.")
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1.")
+    head = file.read(65536)
+    file.seek(0)
+    check_text(head)
+    fmt = (format or guess_format(filename, head)).lower()
+    if fmt not in FORMATS:
+        raise ValueError(f"Unknown format {fmt!r}; expected one of {', '.join(FORMATS)}.")
+    records = open_records(file, fmt=fmt, filename=filename, kind=kind)
+
+    report = ImportReport(kind=kind, format=fmt)
+    applier = RowApplier(organization, kind, actor)
+    for batch in in_batches(records, batch_size):
+        report.batches += 1
+        report.total += len(batch)
+        run_batch(applier, batch, report, partial=partial_batches)
+        if progress is not None:
+            progress(len(batch))
+    return report
+
+
+Rejection = tuple[int, str, str]  # (line, field, reason)
+
+
+class _BatchRejected(Exception):
+    """Raised inside a batch's transaction to roll it back when a row failed (all-or-nothing mode)."""
+
+    def __init__(self, rejected: list[Rejection]):
+        super().__init__(f"{len(rejected)} row(s) rejected")
+        self.rejected = rejected
+
+
+def run_batch(
+    applier: RowApplier, batch: list[tuple[int, Any]], report: ImportReport, *, partial: bool = False
+) -> None:
+    """Apply one batch in one transaction and count it in `report`; a failed batch leaves nothing."""
+    try:
+        with transaction.atomic():
+            outcomes, rejected = _apply_rows(applier, batch)
+            if rejected and not partial:
+                raise _BatchRejected(rejected)
+    except _BatchRejected as exc:
+        applier.forget_lookups()
+        _report_rolled_back(report, batch, exc.rejected)
+        return
+    except DatabaseError as exc:
+        logger.warning("import batch rolled back (%s rows): %s", len(batch), exc)
+        applier.forget_lookups()
+        _report_database_error(report, batch, exc)
+        return
+    for outcome in outcomes:
+        setattr(report, outcome, getattr(report, outcome) + 1)
+    report.accepted += len(outcomes)
+    for line, field_name, reason in rejected:
+        report.reject(line, field_name, reason)
+
+
+def _apply_rows(applier: RowApplier, batch: list[tuple[int, Any]]) -> tuple[list[str], list[Rejection]]:
+    """(outcome of each applied row, the rejected rows); each row in a savepoint, so a rejected one leaves nothing."""
+    outcomes: list[str] = []
+    rejected: list[Rejection] = []
+    for line, record in batch:
+        if isinstance(record, RowError):
+            rejected.append((line, record.field, record.reason))
+            continue
+        try:
+            with transaction.atomic():
+                outcomes.append(applier.apply(record))
+        except RowError as exc:
+            rejected.append((line, exc.field, exc.reason))
+        except ValidationError as exc:
+            rejected.extend((line, name, reason) for name, reason in _error_reason(exc))
+    return outcomes, rejected
+
+
+def _report_rolled_back(
+    report: ImportReport, batch: list[tuple[int, Any]], rejected: list[Rejection]
+) -> None:
+    """The failed rows with their reasons, and the batch's valid rows as rolled back with them."""
+    report.batches_rolled_back += 1
+    failed = {line for line, _field, _reason in rejected}
+    first, last = batch[0][0], batch[-1][0]
+    for line, field_name, reason in rejected:
+        report.reject(line, field_name, reason)
+    for line, _record in batch:
+        if line not in failed:
+            report.reject(
+                line,
+                "",
+                f"Valid, but the batch of lines {first}-{last} was rolled back: "
+                f"{len(failed)} row(s) in it failed (see their lines).",
+            )
+
+
+def _report_database_error(report: ImportReport, batch: list[tuple[int, Any]], exc: DatabaseError) -> None:
+    report.batches_rolled_back += 1
+    first, last = batch[0][0], batch[-1][0]
+    reason = f"Database error; the batch of lines {first}-{last} was rolled back: {str(exc).strip()[:300]}"
+    for line, _record in batch:
+        report.reject(line, "", reason)
