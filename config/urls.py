@@ -8,6 +8,5 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/", include("recruiting.urls")),  # CRUD: organizations, jobs, candidates, resumes, interactions
     path("api/", include("recruiting.ingest_urls")),  # resume upload, bulk import
-    path("api/", include("matching.urls")),  # model versions, training runs
-    path("api/", include("matching.match_urls")),  # ranked candidates / jobs, pair scores
+    path("api/", include("matching.urls")),  # ranked matches, pair scores, model versions, training runs
 ]

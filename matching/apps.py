@@ -6,16 +6,16 @@ class MatchingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from matching import embedding_services
-        from matching.index_services import connect_match_signals
+        from matching import embedding
+        from matching.index.upkeep import connect_match_signals
         from recruiting import signals
 
         # recruiting sends these after its transaction commits; embedding is queued only when content changed.
         signals.document_saved.connect(
-            embedding_services.on_document_saved, dispatch_uid="matching.embed_on_document_saved"
+            embedding.on_document_saved, dispatch_uid="matching.embed_on_document_saved"
         )
         signals.document_erased.connect(
-            embedding_services.on_document_erased, dispatch_uid="matching.forget_on_document_erased"
+            embedding.on_document_erased, dispatch_uid="matching.forget_on_document_erased"
         )
         # index upkeep and result-cache invalidation (saved, erased, interaction recorded, model activated)
         connect_match_signals()

@@ -21,20 +21,16 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import threading
-import time
 from collections.abc import Iterable
 
 from django.conf import settings
+
+from matching.redis_client import ResilientRedis
 
 log = logging.getLogger(__name__)
 
 PREFIX = "tandem:match:"
 REF_PREFIX = "tandem:matchref:"
-
-
-def _url() -> str:
-    return getattr(settings, "MATCH_CACHE_URL", None) or settings.REDIS_URL
 
 
 def ttl() -> int:
@@ -45,52 +41,7 @@ def enabled() -> bool:
     return bool(getattr(settings, "MATCH_CACHE_ENABLED", True))
 
 
-class _Client:
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._url: str | None = None
-        self._client = None
-        self._down_until = 0.0
-        self.errors = 0
-
-    def get(self):
-        """A Redis client, or None while Redis is considered down."""
-        if time.monotonic() < self._down_until:
-            return None
-        url = _url()
-        with self._lock:
-            if self._client is None or url != self._url:
-                import redis
-                from redis.backoff import NoBackoff
-                from redis.retry import Retry
-
-                self._client = redis.Redis.from_url(
-                    url,
-                    socket_connect_timeout=float(getattr(settings, "MATCH_CACHE_CONNECT_TIMEOUT", 0.05)),
-                    socket_timeout=float(getattr(settings, "MATCH_CACHE_SOCKET_TIMEOUT", 0.1)),
-                    retry=Retry(NoBackoff(), 0),
-                    retry_on_timeout=False,
-                    health_check_interval=0,
-                )
-                self._url = url
-                self._down_until = 0.0
-            return self._client
-
-    def failed(self, what: str, exc: Exception) -> None:
-        self.errors += 1
-        first = self._down_until == 0.0 or time.monotonic() >= self._down_until
-        self._down_until = time.monotonic() + float(getattr(settings, "MATCH_CACHE_RETRY_SECONDS", 5.0))
-        if first:
-            log.warning("match cache unavailable (%s: %s); answering uncached", what, exc)
-
-    def reset(self) -> None:
-        with self._lock:
-            self._client = None
-            self._url = None
-            self._down_until = 0.0
-
-
-client = _Client()
+client = ResilientRedis(log)
 
 
 def make_key(model_tag: str, endpoint: str, object_id: int, scope: str, params: dict) -> str:
@@ -106,7 +57,7 @@ def get(key: str) -> dict | None:
         return None
     try:
         raw = r.get(key)
-    except Exception as exc:  # noqa: BLE001 - any Redis/socket failure means "uncached"
+    except Exception as exc:
         client.failed("get", exc)
         return None
     if raw is None:
@@ -134,7 +85,7 @@ def put(key: str, value: dict, refs: Iterable[tuple[str, int]]) -> bool:
             pipe.expire(ref, seconds + 60)
         pipe.execute()
         return True
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         client.failed("put", exc)
         return False
 
@@ -145,7 +96,7 @@ def delete(key: str) -> None:
         return
     try:
         r.delete(key)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         client.failed("delete", exc)
 
 
@@ -163,7 +114,7 @@ def invalidate_document(kind: str, object_id: int) -> int:
         pipe.unlink(ref)
         pipe.execute()
         return len(keys)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         client.failed("invalidate", exc)
         return 0
 
@@ -190,6 +141,6 @@ def invalidate_all(keep_tag: str | None = None) -> int:
             r.unlink(*batch)
             n += len(batch)
         return n
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         client.failed("invalidate_all", exc)
         return n

@@ -28,18 +28,14 @@ from dataclasses import dataclass, field
 import numpy as np
 from django.conf import settings
 
-from matching import conversion
-from matching import match_selectors as msel
-from matching.index import LoadedIndex, load_vectors, registry
+from matching import documents, selectors
+from matching.embedding import ensure_document_vector
+from matching.encoders import current_encoder, encoder_space, model_space
+from matching.filters import Filters, filter_candidates, filter_jobs
+from matching.index import LoadedIndex, load_vectors, loaded_indexes
 from matching.models import DocumentVector, VectorIndex
-from matching.reasons import (
-    best_sections,
-    resume_text_of,
-    skill_reasons,
-    skills_in_text,
-    zero_shot_sections,
-)
-from ml.types import JobDoc, ResumeDoc
+from matching.selectors import ActiveModel
+from matching.seniority import infer_seniority
 from recruiting.models import Job, Resume
 
 log = logging.getLogger(__name__)
@@ -90,7 +86,7 @@ class Ranking:
     timings_ms: dict[str, float] = field(default_factory=dict)
 
 
-def _nan_to_none(x) -> float | None:
+def nan_to_none(x) -> float | None:
     x = float(x)
     return None if not np.isfinite(x) else round(x, 6)
 
@@ -135,20 +131,11 @@ def retrieve(
     return sorted(kept.items(), key=lambda p: (-p[1], p[0]))[:need]
 
 
-def _pending(kind: str) -> int:
-    try:
-        from matching.models import EmbeddingMark
-
-        return EmbeddingMark.objects.filter(kind=kind, dirty=True).count()
-    except Exception:  # noqa: BLE001 - the marks table is the workers' and optional here
-        return 0
-
-
-def _choose_space(am: msel.ActiveModel, target_kind: str, encoder_space: str) -> str:
+def _choose_space(am: ActiveModel, target_kind: str, encoder_space: str) -> str:
     """The trained model's space when its retrieval vectors are indexed for >= 95% of the documents."""
     if am.model is None:
         return encoder_space
-    ms = msel.model_space(am.version.version)
+    ms = model_space(am.version.version)
     sizes = dict(
         VectorIndex.objects.filter(kind=target_kind, space__in=[ms, encoder_space]).values_list(
             "space", "size"
@@ -163,7 +150,7 @@ def _query_vector(am, space: str, kind: str, obj, doc, encoder) -> tuple[np.ndar
     if space.startswith("model:"):
         embed = am.model.embed_jobs if kind == DocumentVector.Kind.JOB else am.model.embed_resumes
         return np.asarray(embed([doc])[0], dtype=np.float32), True
-    return msel.document_vector(kind, obj, doc, space=space, encoder=encoder)
+    return ensure_document_vector(kind, obj, doc, space=space, encoder=encoder)
 
 
 def _exact_similarities(index: LoadedIndex, space: str, kind: str, hits: list[tuple[int, float]], query):
@@ -188,9 +175,7 @@ def _rerank(
             am.model.rank_resumes(query_doc, docs) if query_is_job else am.model.rank_jobs(query_doc, docs)
         )
         out = [
-            Scored(
-                i, float(scores.total[n]), _nan_to_none(scores.text[n]), _nan_to_none(scores.relation[n]), s
-            )
+            Scored(i, float(scores.total[n]), nan_to_none(scores.text[n]), nan_to_none(scores.relation[n]), s)
             for n, (i, s) in enumerate(hits)
         ]
     out.sort(key=lambda x: (-x.total, -x.similarity, x.object_id))
@@ -227,7 +212,7 @@ def _ranking(
     timings["rerank"] = (time.perf_counter() - t) * 1000
     return Ranking(
         model_tag=am.tag,
-        model_version=am.version.version if am.model is not None else None,
+        model_version=am.number,
         encoder=encoder.version,
         space=space,
         backend=index.backend if index else "none",
@@ -236,27 +221,27 @@ def _ranking(
         reranked=len(hits),
         items=items,
         embedded_query=embedded_query,
-        pending_embeddings=_pending(target_kind),
+        pending_embeddings=selectors.pending_embeddings(target_kind),
         notes=list(am.notes),
         timings_ms=timings,
     )
 
 
 # --------------------------------------------------------------------------------------- endpoints
-def rank_candidates(job: Job, *, user, k: int = 20, filters: msel.Filters | None = None, am=None) -> Ranking:
+def rank_candidates(job: Job, *, user, k: int = 20, filters: Filters | None = None, am=None) -> Ranking:
     """Resumes for `job` from the pool `user` sees, best first."""
-    filters = filters or msel.Filters()
+    filters = filters or Filters()
     timings: dict[str, float] = {}
     t = time.perf_counter()
-    am = am or msel.active_model()
-    encoder = msel.serving_encoder()
-    espace = msel.encoder_space(encoder)
-    jdoc = conversion.job_doc(job)
+    am = am or selectors.active_model()
+    encoder = current_encoder()
+    espace = encoder_space(encoder)
+    jdoc = documents.job_doc(job)
     space = _choose_space(am, "resume", espace)
     qvec, embedded = _query_vector(am, space, "job", job, jdoc, encoder)
-    index = registry.get(space, "resume")
+    index = loaded_indexes.get(space, "resume")
     timings["prepare"] = (time.perf_counter() - t) * 1000
-    pool = msel.filter_candidates(msel.candidate_pool(user), job, filters)
+    pool = filter_candidates(selectors.candidate_pool(user), job, filters)
 
     def accept(ids: list[int]) -> set[int]:
         # The candidates of these resumes, named explicitly: without it PostgreSQL hash-joins the
@@ -268,7 +253,7 @@ def rank_candidates(job: Job, *, user, k: int = 20, filters: msel.Filters | None
         return {
             pk
             for pk, headline, exp in qs.values_list("pk", "headline", "experience")
-            if msel.infer_seniority(headline, exp) in filters.seniority
+            if infer_seniority(headline, exp) in filters.seniority
         }
 
     def pool_ids(limit: int) -> list[int] | None:
@@ -286,26 +271,26 @@ def rank_candidates(job: Job, *, user, k: int = 20, filters: msel.Filters | None
         embedded_query=embedded,
         accept=accept,
         pool_ids=pool_ids,
-        docs_by_id=conversion.resumes_by_id,
+        docs_by_id=documents.resumes_by_id,
         k=k,
         timings=timings,
     )
 
 
-def rank_jobs(resume: Resume, *, user, k: int = 20, filters: msel.Filters | None = None, am=None) -> Ranking:
+def rank_jobs(resume: Resume, *, user, k: int = 20, filters: Filters | None = None, am=None) -> Ranking:
     """Open jobs for `resume` among those `user` sees, best first."""
-    filters = filters or msel.Filters()
+    filters = filters or Filters()
     timings: dict[str, float] = {}
     t = time.perf_counter()
-    am = am or msel.active_model()
-    encoder = msel.serving_encoder()
-    espace = msel.encoder_space(encoder)
-    rdoc = conversion.resume_doc(resume)
+    am = am or selectors.active_model()
+    encoder = current_encoder()
+    espace = encoder_space(encoder)
+    rdoc = documents.resume_doc(resume)
     space = _choose_space(am, "job", espace)
     qvec, embedded = _query_vector(am, space, "resume", resume, rdoc, encoder)
-    index = registry.get(space, "job")
+    index = loaded_indexes.get(space, "job")
     timings["prepare"] = (time.perf_counter() - t) * 1000
-    pool = msel.filter_jobs(msel.job_pool(user), resume, filters)
+    pool = filter_jobs(selectors.job_pool(user), resume, filters)
 
     def accept(ids: list[int]) -> set[int]:
         return set(pool.filter(pk__in=ids).values_list("pk", flat=True))
@@ -325,122 +310,7 @@ def rank_jobs(resume: Resume, *, user, k: int = 20, filters: msel.Filters | None
         embedded_query=embedded,
         accept=accept,
         pool_ids=pool_ids,
-        docs_by_id=conversion.jobs_by_id,
+        docs_by_id=documents.jobs_by_id,
         k=k,
         timings=timings,
     )
-
-
-# --------------------------------------------------------------------------------------- reasons
-def section_similarities(
-    am, encoder, job_doc: JobDoc, resume_docs: Sequence[ResumeDoc]
-) -> list[dict[str, float]]:
-    if not resume_docs:
-        return []
-    if am.model is not None:
-        return [am.model.section_similarities(job_doc, r) for r in resume_docs]
-    return zero_shot_sections(encoder, job_doc, resume_docs)
-
-
-def candidate_reasons(am, encoder, job: Job, ranking: Ranking) -> dict[int, dict]:
-    """resume id -> {matched_skills, missing_skills, missing_nice_to_have, best_sections}."""
-    ids = [s.object_id for s in ranking.items]
-    docs = conversion.resumes_by_id(ids)
-    docs_list = [docs[i] for i in ids if i in docs]
-    sims = section_similarities(am, encoder, conversion.job_doc(job), docs_list)
-    out = {}
-    for doc, sim in zip(docs_list, sims, strict=True):
-        out[int(doc.id)] = {
-            **skill_reasons(job.required_skills, job.nice_to_have_skills, doc.skills, resume_text_of(doc)),
-            "best_sections": best_sections(sim),
-        }
-    return out
-
-
-def job_reasons(am, encoder, resume: Resume, ranking: Ranking) -> dict[int, dict]:
-    """job id -> the same reasons, from the resume's side."""
-    ids = [s.object_id for s in ranking.items]
-    rdoc = conversion.resume_doc(resume)
-    jobs = {
-        j["id"]: j
-        for j in Job.objects.filter(pk__in=ids).values("id", "required_skills", "nice_to_have_skills")
-    }
-    jdocs = conversion.jobs_by_id(ids)
-    out = {}
-    text = resume_text_of(rdoc)
-    for i in ids:
-        if i not in jdocs or i not in jobs:
-            continue
-        sims = section_similarities(am, encoder, jdocs[i], [rdoc])[0]
-        out[i] = {
-            **skill_reasons(jobs[i]["required_skills"], jobs[i]["nice_to_have_skills"], rdoc.skills, text),
-            "best_sections": best_sections(sims),
-        }
-    return out
-
-
-# --------------------------------------------------------------------------------------- pair score
-@dataclass
-class PairSide:
-    doc: JobDoc | ResumeDoc
-    obj: Job | Resume | None = None  # stored document, or None for raw text
-    text: str = ""
-
-
-def raw_job_doc(text: str) -> JobDoc:
-    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
-    title = lines[0][:300] if lines else ""
-    return JobDoc(
-        id="raw-job", title=title, description="\n".join(lines[1:]), skills=tuple(skills_in_text(text))
-    )
-
-
-def raw_resume_doc(text: str) -> ResumeDoc:
-    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
-    return ResumeDoc(
-        id="raw-resume",
-        headline=lines[0][:300] if lines else "",
-        summary="\n".join(lines[1:]),
-        skills=tuple(skills_in_text(text)),
-    )
-
-
-def score_pair(job: PairSide, resume: PairSide, *, am=None) -> dict:
-    """One job against one resume: scores and reasons, in the same shape as one ranked item."""
-    am = am or msel.active_model()
-    encoder = msel.serving_encoder()
-    space = msel.encoder_space(encoder)
-    if am.model is not None:
-        ps = am.model.score_pairs([job.doc], [resume.doc], np.array([[0, 0]]))
-        total, text, relation = float(ps.total[0]), _nan_to_none(ps.text[0]), _nan_to_none(ps.relation[0])
-        sims = am.model.section_similarities(job.doc, resume.doc)
-    else:
-        vj = _side_vector(job, "job", space, encoder)
-        vr = _side_vector(resume, "resume", space, encoder)
-        cos = float(vj @ vr)
-        total, text, relation = max(0.0, cos), max(0.0, cos), None
-        sims = zero_shot_sections(encoder, job.doc, [resume.doc])[0]
-    if job.obj is not None:
-        required, nice = job.obj.required_skills, job.obj.nice_to_have_skills
-    else:
-        required, nice = list(job.doc.skills), []
-    resume_text = resume.text or resume_text_of(resume.doc)
-    return {
-        "model": am.tag,
-        "model_version": am.version.version if am.model is not None else None,
-        "encoder": encoder.version,
-        "score": {
-            "total": round(total, 6),
-            "text": None if text is None else round(text, 6),
-            "relation": relation,
-        },
-        **skill_reasons(required, nice, resume.doc.skills, resume_text),
-        "best_sections": best_sections(sims),
-        "notes": list(am.notes),
-    }
-
-
-def _side_vector(side: PairSide, kind: str, space: str, encoder) -> np.ndarray:
-    if side.obj is not None:
-        return msel.document_vector(kind, side.obj, side.doc, space=space, encoder=encoder)[0]
-    return encoder.encode([side.text or side.doc.full_text()])[0]

@@ -1,41 +1,39 @@
-"""Reads for the matching app: the active model version and the loaded model behind it.
+"""Reads for the matching app: the active model, who may rank what, the pools, and the rows of a ranking.
 
 The loaded model is cached per process, keyed by (version id, artifact sha256): a request compares the
 active version (one indexed query) with what it holds and loads the new artifact only after a switch.
+Tenancy comes from `recruiting.selectors`; nothing here widens it.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass, field
 
-from matching.models import ModelVersion, TrainingRun
+from django.db.models import Model, QuerySet
+
+from matching.models import EmbeddingMark, ModelVersion
+from matching.seniority import infer_seniority
+from matching.training.artifacts import load_version_model
+from recruiting import selectors as rsel
+from recruiting.models import Job, Resume
+
+log = logging.getLogger(__name__)
 
 _MAX_LOADED = 2
 _loaded: OrderedDict[tuple[int, str], object] = OrderedDict()
 _lock = threading.Lock()
 
 
+# --------------------------------------------------------------------------------------- model
 def active_model_version() -> ModelVersion | None:
     return ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).first()
 
 
-def model_version_list():
-    return ModelVersion.objects.all().order_by("-version")
-
-
-def training_run_in_progress() -> TrainingRun | None:
-    return (
-        TrainingRun.objects.filter(status__in=[TrainingRun.Status.QUEUED, TrainingRun.Status.RUNNING])
-        .order_by("-created_at")
-        .first()
-    )
-
-
 def load_model_cached(version: ModelVersion):
     """The ml.network.MatchingModel of `version`, verified against its sha256, loaded once per process."""
-    from matching.registry import load_version_model
-
     key = (version.pk, version.artifact_sha256)
     with _lock:
         model = _loaded.get(key)
@@ -51,14 +49,106 @@ def load_model_cached(version: ModelVersion):
     return model
 
 
-def active_model() -> tuple[ModelVersion, object] | None:
-    """(active version, loaded model), or None when no version is active (serve zero-shot cosine)."""
-    version = active_model_version()
-    if version is None:
-        return None
-    return version, load_model_cached(version)
-
-
 def clear_model_cache() -> None:
     with _lock:
         _loaded.clear()
+
+
+@dataclass
+class ActiveModel:
+    """The active model version and its loaded model, or neither (zero-shot)."""
+
+    version: ModelVersion | None = None
+    model: object | None = None  # ml.network.MatchingModel
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def tag(self) -> str:
+        return "zero-shot" if self.model is None else f"v{self.version.version}"
+
+    @property
+    def number(self) -> int | None:
+        """The active version's number, or None when serving zero-shot."""
+        return self.version.version if self.model is not None else None
+
+
+def active_model() -> ActiveModel:
+    """The active version and its model (loaded once per process per version and artifact sha256). A version
+    whose artifact does not load is served as zero-shot, with a note, rather than failing the request."""
+    version = active_model_version()
+    if version is None:
+        return ActiveModel()
+    try:
+        return ActiveModel(version, load_model_cached(version))
+    except Exception as exc:
+        log.error("active model %s does not load (%s); serving zero-shot", version, exc)
+        return ActiveModel(notes=[f"active version {version.version} failed to load; zero-shot"])
+
+
+# --------------------------------------------------------------------------------------- access
+def job_for_candidates(user, job_id: int) -> Job | None:
+    """The job whose candidates `user` may rank: only recruiters of the job's organization."""
+    return rsel.jobs_manageable_by(user).select_related("organization").filter(pk=job_id).first()
+
+
+def resume_for_jobs(user, resume_id: int) -> Resume | None:
+    """The resume whose jobs `user` may rank: its candidate, or a recruiter who sees the resume."""
+    return rsel.resumes_visible_to(user).select_related("candidate").filter(pk=resume_id).first()
+
+
+def candidate_pool(user) -> QuerySet[Resume]:
+    return rsel.resumes_visible_to(user)
+
+
+def job_pool(user) -> QuerySet[Job]:
+    """Open jobs the user sees: every open job for a job seeker, the organization's for a recruiter."""
+    return rsel.jobs_visible_to(user).filter(status=Job.Status.OPEN)
+
+
+def cache_scope(user) -> str:
+    """Part of the cache key that captures what `user` may see (pools differ per user)."""
+    return f"u{user.pk}"
+
+
+# --------------------------------------------------------------------------------------- rows
+def candidate_rows(resume_ids: list[int]) -> dict[int, dict]:
+    """resume id -> the fields of a ranked-candidate row."""
+    rows = Resume.objects.filter(pk__in=resume_ids).values(
+        "id", "candidate_id", "candidate__full_name", "candidate__location", "headline", "experience"
+    )
+    return {
+        r["id"]: {
+            "candidate": r["candidate_id"],
+            "name": r["candidate__full_name"],
+            "headline": r["headline"],
+            "location": r["candidate__location"],
+            "seniority": infer_seniority(r["headline"], r["experience"]),
+        }
+        for r in rows
+    }
+
+
+def job_rows(job_ids: list[int]) -> dict[int, dict]:
+    """job id -> the fields of a ranked-job row."""
+    rows = Job.objects.filter(pk__in=job_ids).values(
+        "id", "title", "organization__name", "location", "remote", "seniority"
+    )
+    return {
+        r["id"]: {
+            "title": r["title"],
+            "organization": r["organization__name"],
+            "location": r["location"],
+            "remote": r["remote"],
+            "seniority": r["seniority"],
+        }
+        for r in rows
+    }
+
+
+def all_exist(model: type[Model], ids: list[int]) -> bool:
+    return not ids or model.objects.filter(pk__in=ids).count() == len(set(ids))
+
+
+def pending_embeddings(kind: str) -> int:
+    """Documents of `kind` flagged for embedding and not embedded yet."""
+    return EmbeddingMark.objects.filter(kind=kind, dirty=True).count()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core.files.storage import storages
 
-from matching import embedding_services, selectors
+from matching import encoders, selectors
 
 
 @pytest.fixture
@@ -14,7 +14,7 @@ def hashing_encoder(monkeypatch):
     from ml.embedding import HashingEncoder
 
     enc = HashingEncoder()
-    monkeypatch.setattr(embedding_services, "_encoder", enc)
+    monkeypatch.setattr(encoders, "_encoder", enc)
     return enc
 
 
@@ -47,6 +47,6 @@ def tiny_training(settings, hashing_encoder, model_storage):
     settings.TRAINING_LOCK_KEY = f"tandem:test:training-lock:{uuid.uuid4().hex[:8]}"
     settings.EVAL_RANDOM_NEGATIVES = 30
     yield settings
-    from matching.registry import redis_client
+    from matching.redis_client import redis_client
 
     redis_client().delete(settings.TRAINING_LOCK_KEY)

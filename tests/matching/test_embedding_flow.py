@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from config.celery import app as celery_app
-from matching import embedding_services
+from matching import embedding
 from matching.models import DocumentVector, EmbeddingMark
 from recruiting import services
 from workers.tasks.embedding import embed_dirty_documents
@@ -30,7 +30,7 @@ def eager(monkeypatch, hashing_encoder, celery_eager):
         queued.append(1)
         embed_dirty_documents.apply()
 
-    monkeypatch.setattr(embedding_services, "request_embedding", request)
+    monkeypatch.setattr(embedding, "request_embedding", request)
     return queued
 
 
@@ -67,8 +67,8 @@ def test_edit_re_embeds_once_and_unchanged_save_does_not(eager, hashing_encoder,
     assert not EmbeddingMark.objects.filter(dirty=True).exists()
 
     # flagged again without a content change (e.g. the sweep): the hash guard skips the encoder
-    embedding_services.mark_dirty("resume", [resume.pk])
-    result = embedding_services.process_dirty_batch()
+    embedding.mark_dirty("resume", [resume.pk])
+    result = embedding.process_dirty_batch()
     assert (result.embedded, result.unchanged, result.cleared) == (0, 1, 1)
     assert hashing_encoder.calls == 2
 
@@ -77,7 +77,7 @@ def test_jobs_are_embedded_and_erasure_drops_flags(eager, hashing_encoder, make_
     org = make_org()
     job = services.job_create(organization=org, data={"title": "SRE", "description": "Kubernetes, on call."})
     assert DocumentVector.objects.get(job_id=job.pk).kind == "job"
-    embedding_services.mark_dirty("job", [job.pk])
+    embedding.mark_dirty("job", [job.pk])
     services.job_delete(job=job)
     assert not DocumentVector.objects.filter(job_id=job.pk).exists()
     assert not EmbeddingMark.objects.filter(kind="job", object_id=job.pk).exists()
@@ -86,11 +86,11 @@ def test_jobs_are_embedded_and_erasure_drops_flags(eager, hashing_encoder, make_
 def test_batches_in_pk_order_and_requeue_until_done(
     monkeypatch, hashing_encoder, celery_eager, make_org, make_resume
 ):
-    monkeypatch.setattr(embedding_services, "request_embedding", lambda: None)  # marks only
+    monkeypatch.setattr(embedding, "request_embedding", lambda: None)  # marks only
     org = make_org()
     resumes = [make_resume(org=org, headline=f"Engineer {i}") for i in range(5)]  # model save: no signal
-    embedding_services.mark_dirty("resume", [r.pk for r in resumes])
-    first = embedding_services.process_dirty_batch(2)
+    embedding.mark_dirty("resume", [r.pk for r in resumes])
+    first = embedding.process_dirty_batch(2)
     assert (first.taken, first.embedded, first.remaining) == (2, 2, True)
     done = set(DocumentVector.objects.values_list("resume_id", flat=True))
     assert done == {resumes[0].pk, resumes[1].pk}  # lowest primary keys first
@@ -103,43 +103,43 @@ def test_a_mark_set_while_the_batch_runs_survives_the_batch(
     monkeypatch, hashing_encoder, make_org, make_resume
 ):
     resume = make_resume(org=make_org())
-    embedding_services.mark_dirty("resume", [resume.pk])
+    embedding.mark_dirty("resume", [resume.pk])
     real_encode = hashing_encoder.encode
 
     def encode_and_edit(texts, **kw):
         # the document is edited (and re-marked) while its batch is being embedded
-        embedding_services.mark_dirty("resume", [resume.pk])
+        embedding.mark_dirty("resume", [resume.pk])
         return real_encode(texts, **kw)
 
     monkeypatch.setattr(hashing_encoder, "encode", encode_and_edit)
-    result = embedding_services.process_dirty_batch()
+    result = embedding.process_dirty_batch()
     assert result.embedded == 1 and result.cleared == 0 and result.remaining
     assert EmbeddingMark.objects.get(object_id=resume.pk).dirty  # still flagged for the next batch
     monkeypatch.setattr(hashing_encoder, "encode", real_encode)
-    again = embedding_services.process_dirty_batch()
+    again = embedding.process_dirty_batch()
     assert again.cleared == 1 and not again.remaining
 
 
 def test_mark_missing_flags_documents_without_a_vector(monkeypatch, hashing_encoder, make_org, make_resume):
-    monkeypatch.setattr(embedding_services, "request_embedding", lambda: None)
+    monkeypatch.setattr(embedding, "request_embedding", lambda: None)
     org = make_org()
     a, b = make_resume(org=org), make_resume(org=org, headline="Other")
-    embedding_services.embed_documents("resume", [a.pk])
-    assert embedding_services.mark_missing() == 1
+    embedding.embed_documents("resume", [a.pk])
+    assert embedding.mark_missing() == 1
     assert list(EmbeddingMark.objects.filter(dirty=True).values_list("object_id", flat=True)) == [b.pk]
 
 
 def test_request_embedding_is_debounced(monkeypatch, settings):
-    from matching.registry import redis_client
+    from matching.redis_client import redis_client
 
     sent = []
     monkeypatch.setattr(embed_dirty_documents, "delay", lambda *a, **k: sent.append(1))
-    monkeypatch.setattr(embedding_services, "QUEUED_FLAG_KEY", "tandem:test:embedding:queued:debounce")
-    redis_client().delete(embedding_services.QUEUED_FLAG_KEY)
-    embedding_services.request_embedding()
-    embedding_services.request_embedding()
+    monkeypatch.setattr(embedding, "QUEUED_FLAG_KEY", "tandem:test:embedding:queued:debounce")
+    redis_client().delete(embedding.QUEUED_FLAG_KEY)
+    embedding.request_embedding()
+    embedding.request_embedding()
     assert sent == [1]
-    embedding_services.clear_request_flag()  # what the task does when it starts
-    embedding_services.request_embedding()
+    embedding.clear_request_flag()  # what the task does when it starts
+    embedding.request_embedding()
     assert sent == [1, 1]
-    redis_client().delete(embedding_services.QUEUED_FLAG_KEY)
+    redis_client().delete(embedding.QUEUED_FLAG_KEY)

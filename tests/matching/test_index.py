@@ -7,7 +7,7 @@ import pytest
 from django.core.files.storage import storages
 
 from matching import index as mindex
-from matching.index import Index, IndexRegistry, apply_changes, build_index, registry
+from matching.index import Index, LoadedIndexes, apply_changes, build_index, loaded_indexes
 from matching.models import DocumentVector, VectorIndex
 from recruiting.models import Candidate, Organization, Resume
 
@@ -25,10 +25,10 @@ def index_storage(tmp_path, settings):
         },
     }
     storages._storages.pop("models", None)
-    registry.clear()
+    loaded_indexes.clear()
     yield storages["models"]
     storages._storages.pop("models", None)
-    registry.clear()
+    loaded_indexes.clear()
 
 
 @pytest.fixture(params=["exact", "faiss-ivf_sq8", "faiss-hnsw"])
@@ -156,7 +156,7 @@ def test_build_search_and_incremental_changes(backend, index_storage):
     row, idx = build_index(SPACE, "resume")
     assert row.backend == backend and row.size == 100 and row.generation == 1
     assert index_storage.exists(row.artifact_name) and len(row.artifact_sha256) == 64
-    loaded = registry.get(SPACE, "resume")
+    loaded = loaded_indexes.get(SPACE, "resume")
     assert loaded.generation == 1 and len(loaded.index) == 100
     assert [i for i, _ in loaded.index.search(vecs[3], 5)] == exact_top(vecs[:100], ids[:100], vecs[3], 5)
 
@@ -164,17 +164,17 @@ def test_build_search_and_incremental_changes(backend, index_storage):
     store_vectors(ids[100:110], vecs[100:110])
     gen = apply_changes(SPACE, "resume", upsert_ids=ids[100:110], upsert_vectors=vecs[100:110])
     assert gen == 2
-    loaded = registry.get(SPACE, "resume")
+    loaded = loaded_indexes.get(SPACE, "resume")
     assert loaded.generation == 2 and len(loaded.index) == 110
     assert loaded.index.search(vecs[105], 1)[0][0] == ids[105]
 
     # a removal is gone at once
     apply_changes(SPACE, "resume", remove_ids=[ids[3]])
-    loaded = registry.get(SPACE, "resume")
+    loaded = loaded_indexes.get(SPACE, "resume")
     assert ids[3] not in [i for i, _ in loaded.index.search(vecs[3], 20)]
 
     # another process (a fresh registry) loads the artifact plus the deltas
-    other = IndexRegistry()
+    other = LoadedIndexes()
     fresh = other.get(SPACE, "resume")
     assert fresh.generation == 3 and len(fresh.index) == 109
     q = vecs[50]
@@ -195,14 +195,14 @@ def test_missing_index_is_built_on_first_use_and_corrupt_artifact_is_rebuilt(bac
     vecs = clustered(40)
     store_vectors(ids, vecs)
     assert not VectorIndex.objects.filter(space=SPACE).exists()
-    loaded = registry.get(SPACE, "resume")
+    loaded = loaded_indexes.get(SPACE, "resume")
     assert len(loaded.index) == 40 and loaded.generation == 1
     assert apply_changes(SPACE, "job", remove_ids=[1]) is None  # never built: nothing to publish
 
     row = VectorIndex.objects.get(space=SPACE, kind="resume")
     with index_storage.open(row.artifact_name, "wb") as f:
         f.write(b"garbage")
-    other = IndexRegistry()
+    other = LoadedIndexes()
     fixed = other.get(SPACE, "resume")
     assert len(fixed.index) == 40 and fixed.generation == 2
 
@@ -214,7 +214,7 @@ def test_missing_delta_falls_back_to_full_reload(index_storage, settings):
     vecs = clustered(30)
     store_vectors(ids, vecs)
     build_index(SPACE, "resume")
-    other = IndexRegistry()
+    other = LoadedIndexes()
     other.get(SPACE, "resume")
     apply_changes(SPACE, "resume", remove_ids=[ids[0]])
     row = VectorIndex.objects.get(space=SPACE, kind="resume")

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from django.core.files.storage import storages
 
-from matching import cache, embedding_services
+from matching import cache, embedding, encoders
 from matching import index as mindex
-from matching.index_services import connect_match_signals
+from matching.index.upkeep import connect_match_signals
 from matching.models import DocumentVector, ModelVersion, VectorIndex
 from recruiting import services
 from recruiting.models import Candidate, Interaction
@@ -96,20 +96,20 @@ def serving(tmp_path, settings, minilm, monkeypatch):
     }
     settings.EMBEDDING_ENCODER = "minilm"
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # users are made per test
-    monkeypatch.setattr(embedding_services, "_encoder", minilm)
+    monkeypatch.setattr(encoders, "_encoder", minilm)
     settings.MATCH_CACHE_URL = settings.REDIS_URL
     storages._storages.pop("models", None)
     from matching import selectors
 
     selectors.clear_model_cache()
-    mindex.registry.clear()
+    mindex.loaded_indexes.clear()
     cache.client.reset()
     cache.invalidate_all()
     connect_match_signals()
     yield
     cache.invalidate_all()
     cache.client.reset()
-    mindex.registry.clear()
+    mindex.loaded_indexes.clear()
     selectors.clear_model_cache()
     storages._storages.pop("models", None)
 
@@ -161,7 +161,7 @@ def world(make_org, make_recruiter, make_user, client_for, django_capture_on_com
             user=seeker,
         )
     # The embedding worker's job, done here synchronously (resume vectors; jobs are embedded on the fly).
-    embedding_services.embed_documents("resume", [r.pk for r in pool + [own]])
+    embedding.embed_documents("resume", [r.pk for r in pool + [own]])
     return {
         "org": org,
         "job": job,
@@ -190,7 +190,7 @@ def test_recruiter_gets_ranked_candidates_with_reasons(world):
     assert body["model"] == "zero-shot" and body["model_version"] is None
     assert body["job"] == job.pk and body["cached"] is False and body["k"] == 5
     assert body["retrieval"]["embedded_query"] is True  # the job had no vector: embedded on the fly, stored
-    assert DocumentVector.objects.filter(job=job, space=embedding_services.encoder_space()).exists()
+    assert DocumentVector.objects.filter(job=job, space=encoders.encoder_space()).exists()
     ids = _ids(body)
     assert set(ids) == {r.pk for r in pool}  # the seeker's own resume is outside the org's pool
     assert set(ids[:2]) == {pool[0].pk, pool[1].pk}  # the two Python developers first
@@ -273,7 +273,7 @@ def test_erased_resume_is_gone_at_once(world, django_capture_on_commit_callbacks
     assert VectorIndex.objects.get(kind="resume").generation == gen + 1  # a removal delta was published
     after = c.get(f"/api/jobs/{job.pk}/candidates/").json()
     assert after["cached"] is False and pool[0].pk not in _ids(after)
-    assert pool[0].pk not in mindex.registry.get(after["retrieval"]["space"], "resume").index
+    assert pool[0].pk not in mindex.loaded_indexes.get(after["retrieval"]["space"], "resume").index
 
 
 def test_erased_resume_never_served_from_a_stale_cache_entry(world):
@@ -305,7 +305,7 @@ def test_answers_uncached_when_redis_is_down(world, settings, caplog):
 # --------------------------------------------------------------------------------------- jobs
 def test_candidate_gets_ranked_open_jobs(world, make_user, client_for):
     own = world["own"]
-    embedding_services.embed_documents("job", [world[j].pk for j in ("job", "nurse_job", "closed_job")])
+    embedding.embed_documents("job", [world[j].pk for j in ("job", "nurse_job", "closed_job")])
     resp = world["seeker"].get(f"/api/resumes/{own.pk}/jobs/?k=10")
     assert resp.status_code == 200, resp.content
     body = resp.json()
@@ -370,8 +370,8 @@ def test_score_bad_input_names_the_field(make_org, make_recruiter, client_for, p
 # --------------------------------------------------------------------------------------- activation
 def _train_and_register(world) -> ModelVersion:
     """A tiny real co-teaching model over this test's documents, stored as a candidate version."""
-    from matching.conversion import interaction_event, iter_job_docs, iter_resume_docs
-    from matching.registry import write_artifact
+    from matching.documents import interaction_event, iter_job_docs, iter_resume_docs
+    from matching.training.artifacts import write_artifact
     from ml.artifacts import save_model_to_bytes
     from ml.embedding import EmbeddingCache
     from ml.network import TrainConfig, train
@@ -387,7 +387,7 @@ def _train_and_register(world) -> ModelVersion:
         list(iter_resume_docs()),
         [interaction_event(i) for i in Interaction.objects.all()],
     )
-    encoder = embedding_services.current_encoder()
+    encoder = encoders.current_encoder()
     model = train(
         data,
         TrainConfig(epochs=2, batch_size=16, hidden=16, knn=2, warmup_epochs=1, n_folds=2),
@@ -405,7 +405,7 @@ def _train_and_register(world) -> ModelVersion:
 
 
 def test_activation_switches_the_model_and_invalidates_the_cache(world, django_capture_on_commit_callbacks):
-    from matching import registry
+    from matching.training import activation
 
     job, c = world["job"], world["recruiter"]
     url = f"/api/jobs/{job.pk}/candidates/"
@@ -416,7 +416,7 @@ def test_activation_switches_the_model_and_invalidates_the_cache(world, django_c
 
     version = _train_and_register(world)
     with django_capture_on_commit_callbacks(execute=True):
-        registry.activate(version.pk)
+        activation.activate(version.pk)
     assert not list(cache.client.get().scan_iter(match=f"{cache.PREFIX}zs-*"))  # dropped on activation
 
     body = c.get(url).json()

@@ -7,8 +7,9 @@ import hashlib
 import pytest
 from django.core.files.base import ContentFile
 
-from matching import registry
 from matching.models import ModelVersion, TrainingRun
+from matching.redis_client import redis_client
+from matching.training import activation, artifacts, errors, lock, promotion, runs, snapshot
 from ml.types import InteractionEvent, MatchingData
 from tests.matching.synthetic_platform import load_synthetic_platform
 
@@ -31,16 +32,16 @@ def _train_on_flipped_labels(data, config, **kwargs):
 
 
 def _train(train_fn=None) -> ModelVersion:
-    run, created = registry.start_training_run(enqueue=False)
+    run, created = runs.start_training_run(enqueue=False)
     assert created
-    version_id = registry.train_run(run.pk, train_fn=train_fn)
-    registry.finish_run(run.pk)
+    version_id = runs.train_run(run.pk, train_fn=train_fn)
+    runs.finish_run(run.pk)
     return ModelVersion.objects.get(pk=version_id)
 
 
 def _registered(version: int, payload: bytes, status: str = "candidate") -> ModelVersion:
     """A version whose artifact is `payload` (activation checks bytes and checksum, not the model inside)."""
-    name = registry.model_storage().save(f"models/v{version:05d}-test.tandem", ContentFile(payload))
+    name = artifacts.model_storage().save(f"models/v{version:05d}-test.tandem", ContentFile(payload))
     return ModelVersion.objects.create(
         version=version,
         status=status,
@@ -52,7 +53,7 @@ def _registered(version: int, payload: bytes, status: str = "candidate") -> Mode
 def test_snapshot_holds_out_the_most_recent_slice(db, settings):
     load_synthetic_platform(seed=1)
     settings.TRAINING_HOLDOUT_FRACTION = 0.15
-    snap = registry.take_snapshot()
+    snap = snapshot.take_snapshot()
     train_ts = [e.timestamp for e in snap.train.interactions]
     hold_ts = [e.timestamp for e in snap.holdout]
     assert max(train_ts) < min(hold_ts)
@@ -60,7 +61,7 @@ def test_snapshot_holds_out_the_most_recent_slice(db, settings):
     assert abs(len(hold_ts) / n - 0.15) < 0.02
     assert snap.window["holdout_start"] and snap.window["max_interaction_id"] > 0
     # the slice read back from the database later (promotion) is the same one
-    assert [(e.job_id, e.resume_id, e.kind) for e in registry.holdout_events(snap.window)] == [
+    assert [(e.job_id, e.resume_id, e.kind) for e in snapshot.holdout_events(snap.window)] == [
         (e.job_id, e.resume_id, e.kind) for e in snap.holdout
     ]
 
@@ -70,12 +71,12 @@ def test_restarted_run_reuses_its_version_and_ends_as_a_verified_candidate(
 ):
     """A redelivered task after a worker died mid-training: same version, partial files gone, clean finish."""
     load_synthetic_platform(seed=1)
-    run, _ = registry.start_training_run(enqueue=False)
-    dead = registry._begin_attempt(run.pk, registry.TrainingLock())  # the attempt that "died"
+    run, _ = runs.start_training_run(enqueue=False)
+    dead = runs._begin_attempt(run.pk, lock.TrainingLock())  # the attempt that "died"
     stale_version = dead.model_version
     partial = model_storage.save(f"tmp/run{run.pk}-a1-deadbeef.partial", ContentFile(b"half a model"))
 
-    version_id = registry.train_run(run.pk)
+    version_id = runs.train_run(run.pk)
     run.refresh_from_db()
     version = ModelVersion.objects.get(pk=version_id)
     assert version_id == stale_version.pk and run.attempt == 2 and ModelVersion.objects.count() == 1
@@ -90,15 +91,15 @@ def test_restarted_run_reuses_its_version_and_ends_as_a_verified_candidate(
     assert version.data_window["holdout_start"] and version.encoder_version.startswith("hashing-bow")
     with model_storage.open(version.artifact_name, "rb") as f:
         assert hashlib.sha256(f.read()).hexdigest() == version.artifact_sha256
-    assert registry.load_version_model(version).score_pairs  # loads back through storage
+    assert artifacts.load_version_model(version).score_pairs  # loads back through storage
 
     # a second delivery of the same finished task does nothing
-    registry.finish_run(run.pk)
-    assert registry.train_run(run.pk) is None
+    runs.finish_run(run.pk)
+    assert runs.train_run(run.pk) is None
 
     # the margin decides: an impossible margin keeps zero-shot serving and says why
     settings.PROMOTION_MARGIN = 2.0
-    decision = registry.promote_if_better(version.pk)
+    decision = promotion.promote_if_better(version.pk)
     version.refresh_from_db()
     assert not decision.promoted and version.status == ModelVersion.Status.CANDIDATE
     assert "zero-shot cosine" in version.notes and "by more than 2.0000" in version.notes
@@ -110,7 +111,7 @@ def test_promotion_refuses_a_worse_model_and_says_why(db, tiny_training, setting
     load_synthetic_platform(n_jobs=60, n_resumes=150, n_interactions=800, seed=2)
     settings.FIRST_MODEL_POLICY = "always"
     good = _train()
-    assert registry.promote_if_better(good.pk).promoted
+    assert promotion.promote_if_better(good.pk).promoted
     good.refresh_from_db()
     assert (
         good.status == ModelVersion.Status.ACTIVE
@@ -118,9 +119,9 @@ def test_promotion_refuses_a_worse_model_and_says_why(db, tiny_training, setting
     )
 
     bad = _train(train_fn=_train_on_flipped_labels)
-    comparison = registry.compare_with_active(bad.pk)
+    comparison = promotion.compare_with_active(bad.pk)
     assert comparison["baseline"]["version"] == good.version
-    decision = registry.promote_if_better(bad.pk)
+    decision = promotion.promote_if_better(bad.pk)
     bad.refresh_from_db()
     good.refresh_from_db()
     assert not decision.promoted
@@ -134,41 +135,41 @@ def test_promotion_refuses_a_worse_model_and_says_why(db, tiny_training, setting
 def test_activation_refuses_missing_or_corrupt_artifact_and_keeps_current(db, model_storage):
     v1 = _registered(1, b"model one")
     v2 = _registered(2, b"model two")
-    registry.activate(v1.pk)
+    activation.activate(v1.pk)
     with model_storage.open(v2.artifact_name, "wb") as f:
         f.write(b"model twX")  # corrupted in storage
-    with pytest.raises(registry.ArtifactUnavailable) as err:
-        registry.activate(v2.pk)
+    with pytest.raises(errors.ArtifactUnavailable) as err:
+        activation.activate(v2.pk)
     assert err.value.code == "artifact_corrupt" and "does not match the recorded" in str(err.value)
     model_storage.delete(v2.artifact_name)
-    with pytest.raises(registry.ArtifactUnavailable) as err:
-        registry.activate(v2.pk)
+    with pytest.raises(errors.ArtifactUnavailable) as err:
+        activation.activate(v2.pk)
     assert err.value.code == "artifact_missing"
     v1.refresh_from_db()
     v2.refresh_from_db()
     assert v1.status == ModelVersion.Status.ACTIVE and v2.status == ModelVersion.Status.CANDIDATE
     failed = _registered(3, b"three", status="failed")
-    with pytest.raises(registry.ActivationRefused):
-        registry.activate(failed.pk)
+    with pytest.raises(errors.ActivationRefused):
+        activation.activate(failed.pk)
     assert list(ModelVersion.objects.filter(status="active").values_list("pk", flat=True)) == [v1.pk]
 
 
 def test_activate_switches_in_one_step_and_rollback_walks_back(db, model_storage):
     v1, v2, v3 = (_registered(n, f"model {n}".encode()) for n in (1, 2, 3))
     for v in (v1, v2, v3):
-        registry.activate(v.pk)
+        activation.activate(v.pk)
     statuses = dict(ModelVersion.objects.values_list("version", "status"))
     assert statuses == {1: "retired", 2: "retired", 3: "active"}
-    assert registry.rollback().pk == v2.pk
-    assert registry.rollback().pk == v1.pk  # walks back, does not toggle
-    with pytest.raises(registry.NothingToRollBack):
-        registry.rollback()
-    assert registry.rollback(to_version_id=v3.pk).pk == v3.pk
+    assert activation.rollback().pk == v2.pk
+    assert activation.rollback().pk == v1.pk  # walks back, does not toggle
+    with pytest.raises(errors.NothingToRollBack):
+        activation.rollback()
+    assert activation.rollback(to_version_id=v3.pk).pk == v3.pk
     assert ModelVersion.objects.filter(status="active").count() == 1
     # a rollback target with a broken artifact is refused; the current one stays
     model_storage.delete(v2.artifact_name)
-    with pytest.raises(registry.ArtifactUnavailable):
-        registry.rollback(to_version_id=v2.pk)
+    with pytest.raises(errors.ArtifactUnavailable):
+        activation.rollback(to_version_id=v2.pk)
     assert ModelVersion.objects.get(status="active").pk == v3.pk
 
 
@@ -180,28 +181,28 @@ def test_failed_artifact_write_leaves_nothing_under_the_final_name(model_storage
 
     monkeypatch.setattr(os, "replace", boom)
     with pytest.raises(OSError):
-        registry.write_artifact(b"x" * 1000, "models/v00001-test.tandem", temp_prefix="run1-a1")
+        artifacts.write_artifact(b"x" * 1000, "models/v00001-test.tandem", temp_prefix="run1-a1")
     assert not model_storage.exists("models/v00001-test.tandem")
     assert model_storage.listdir("tmp")[1] == []
 
 
 def test_one_training_at_a_time(db, tiny_training):
-    first, created = registry.start_training_run(enqueue=False)
-    again, created_again = registry.start_training_run(enqueue=False)
+    first, created = runs.start_training_run(enqueue=False)
+    again, created_again = runs.start_training_run(enqueue=False)
     assert created and not created_again and again.pk == first.pk
-    assert registry.TrainingLock().holder() == first.pk
-    registry.fail_run(first.pk, "test over")
+    assert lock.TrainingLock().holder() == first.pk
+    runs.fail_run(first.pk, "test over")
     first.refresh_from_db()
     assert first.status == TrainingRun.Status.FAILED and first.error == "test over"
-    assert registry.TrainingLock().holder() is None
-    third, created = registry.start_training_run(enqueue=False)
+    assert lock.TrainingLock().holder() is None
+    third, created = runs.start_training_run(enqueue=False)
     assert created and third.pk != first.pk
 
 
 def test_a_run_whose_lock_expired_is_marked_abandoned(db, tiny_training):
-    orphan, _ = registry.start_training_run(enqueue=False)
-    registry.redis_client().delete(tiny_training.TRAINING_LOCK_KEY)  # TTL ran out, worker gone
-    fresh, created = registry.start_training_run(enqueue=False)
+    orphan, _ = runs.start_training_run(enqueue=False)
+    redis_client().delete(tiny_training.TRAINING_LOCK_KEY)  # TTL ran out, worker gone
+    fresh, created = runs.start_training_run(enqueue=False)
     orphan.refresh_from_db()
     assert created and orphan.status == "failed" and "lock expired" in orphan.error
-    assert registry.train_run(orphan.pk) is None  # a late redelivery of the orphan does nothing
+    assert runs.train_run(orphan.pk) is None  # a late redelivery of the orphan does nothing

@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 from django.core.files.storage import storages
 
-from matching import cache, embedding_services, retrieval
+from matching import cache, embedding, encoders, ranking, retrieval, selectors
 from matching import index as mindex
-from matching import match_selectors as msel
 from matching.index import Index, LoadedIndex
-from matching.index_services import connect_match_signals
+from matching.index.upkeep import connect_match_signals
 from matching.models import DocumentVector, ModelVersion, VectorIndex
 from matching.reasons import best_sections, normalise_skill, skill_reasons, skills_in_text
+from matching.seniority import infer_seniority
 from ml.network import PairScores
 from recruiting import services
 from recruiting.models import Candidate
@@ -25,7 +25,7 @@ def hashing(tmp_path, settings, monkeypatch):
     from ml.embedding import HashingEncoder
 
     enc = HashingEncoder()
-    monkeypatch.setattr(embedding_services, "_encoder", enc)
+    monkeypatch.setattr(encoders, "_encoder", enc)
     settings.STORAGES = {
         **settings.STORAGES,
         "models": {
@@ -34,9 +34,9 @@ def hashing(tmp_path, settings, monkeypatch):
         },
     }
     storages._storages.pop("models", None)
-    mindex.registry.clear()
+    mindex.loaded_indexes.clear()
     yield enc
-    mindex.registry.clear()
+    mindex.loaded_indexes.clear()
     storages._storages.pop("models", None)
 
 
@@ -104,7 +104,7 @@ def pool(db, hashing, make_org, make_recruiter, django_capture_on_commit_callbac
         )
         for i in range(12)
     ]
-    embedding_services.embed_documents("resume", [r.pk for r in resumes])
+    embedding.embed_documents("resume", [r.pk for r in resumes])
     return {"job": job, "resumes": resumes, "recruiter": recruiter}
 
 
@@ -113,7 +113,7 @@ def test_zero_shot_is_exact_cosine_and_model_reranks(pool):
     job, resumes, user = pool["job"], pool["resumes"], pool["recruiter"]
     zs = retrieval.rank_candidates(job, user=user, k=5)
     assert zs.model_tag == "zero-shot" and zs.reranked == 12 and len(zs.items) == 5
-    space = msel.encoder_space()
+    space = encoders.encoder_space()
     jv = np.frombuffer(bytes(DocumentVector.objects.get(job=job, space=space).vector), "<f4")
     for item in zs.items:
         rv = np.frombuffer(
@@ -121,12 +121,12 @@ def test_zero_shot_is_exact_cosine_and_model_reranks(pool):
         )
         assert item.total == pytest.approx(max(0.0, float(jv @ rv)), abs=1e-5) and item.relation is None
 
-    am = msel.ActiveModel(ModelVersion(version=3), FakeModel())
+    am = selectors.ActiveModel(ModelVersion(version=3), FakeModel())
     ranked = retrieval.rank_candidates(job, user=user, k=4, am=am)
     assert ranked.model_tag == "v3" and ranked.model_version == 3
     assert [s.object_id for s in ranked.items] == sorted(r.pk for r in resumes)[:4]
     assert all(s.relation == 0.5 for s in ranked.items)
-    reasons = retrieval.candidate_reasons(am, embedding_services.current_encoder(), job, ranked)
+    reasons = ranking.candidate_reasons(am, encoders.current_encoder(), job, ranked)
     first = reasons[ranked.items[0].object_id]
     assert first["best_sections"][0] == {
         "job_section": "skills",
@@ -139,13 +139,13 @@ def test_zero_shot_is_exact_cosine_and_model_reranks(pool):
 @pytest.mark.django_db
 def test_model_space_is_used_once_indexed(pool):
     job, user = pool["job"], pool["recruiter"]
-    am = msel.ActiveModel(ModelVersion(version=4), FakeModel())
-    espace = msel.encoder_space()
+    am = selectors.ActiveModel(ModelVersion(version=4), FakeModel())
+    espace = encoders.encoder_space()
     retrieval.rank_candidates(job, user=user, k=3)  # builds the encoder-space index
     assert retrieval._choose_space(am, "resume", espace) == espace
     VectorIndex.objects.create(space="model:4", kind="resume", size=12, artifact_name="x")
     assert retrieval._choose_space(am, "resume", espace) == "model:4"
-    assert retrieval._choose_space(msel.ActiveModel(), "resume", espace) == espace
+    assert retrieval._choose_space(selectors.ActiveModel(), "resume", espace) == espace
 
 
 @pytest.mark.django_db
@@ -160,7 +160,7 @@ def test_vectors_stored_by_the_worker_reach_the_index(pool, make_org, django_cap
     )
     with django_capture_on_commit_callbacks(execute=True):
         with __import__("django").db.transaction.atomic():
-            embedding_services.embed_documents("resume", [new.pk])
+            embedding.embed_documents("resume", [new.pk])
     again = retrieval.rank_candidates(job, user=user, k=50)
     assert again.generation == gen + 1 and again.indexed == 13
     assert new.pk in [s.object_id for s in again.items]
@@ -185,11 +185,11 @@ def test_skill_normalisation_and_synonyms():
 
 
 def test_infer_seniority():
-    assert msel.infer_seniority("Senior Python engineer", []) == "senior"
-    assert msel.infer_seniority("Head of Engineering", []) == "executive"
-    assert msel.infer_seniority("Developer", [{"title": "Junior developer"}]) == "junior"
-    assert msel.infer_seniority("Developer", [{"start": "2010", "end": "2017"}]) == "senior"
-    assert msel.infer_seniority("Developer", []) == "mid"
+    assert infer_seniority("Senior Python engineer", []) == "senior"
+    assert infer_seniority("Head of Engineering", []) == "executive"
+    assert infer_seniority("Developer", [{"title": "Junior developer"}]) == "junior"
+    assert infer_seniority("Developer", [{"start": "2010", "end": "2017"}]) == "senior"
+    assert infer_seniority("Developer", []) == "mid"
 
 
 # --------------------------------------------------------------------------------------- cache

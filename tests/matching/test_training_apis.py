@@ -7,8 +7,8 @@ import hashlib
 import pytest
 from django.core.files.base import ContentFile
 
-from matching import registry
 from matching.models import ModelVersion, TrainingRun
+from matching.training import activation, artifacts, lock, progress, runs
 from ml.network import TrainProgress
 
 pytestmark = pytest.mark.django_db
@@ -40,7 +40,7 @@ def job_seeker(make_user, client_for):
 
 
 def _version(n: int, payload: bytes, status: str = "candidate") -> ModelVersion:
-    name = registry.model_storage().save(f"models/v{n:05d}-api.tandem", ContentFile(payload))
+    name = artifacts.model_storage().save(f"models/v{n:05d}-api.tandem", ContentFile(payload))
     return ModelVersion.objects.create(
         version=n,
         status=status,
@@ -65,9 +65,9 @@ def test_only_org_admins_and_staff_start_training(admin, recruiter, staff, job_s
 
 
 def test_progress_is_visible_while_the_run_goes(admin, recruiter, job_seeker, tiny_training):
-    run, _ = registry.start_training_run(enqueue=False)
-    run = registry._begin_attempt(run.pk, registry.TrainingLock())
-    writer = registry.ProgressWriter(run.pk, run.attempt, registry.TrainingLock())
+    run, _ = runs.start_training_run(enqueue=False)
+    run = runs._begin_attempt(run.pk, lock.TrainingLock())
+    writer = progress.ProgressWriter(run.pk, run.attempt, lock.TrainingLock())
     writer(TrainProgress("train", 1, 5, {"text_bce": 0.61, "relation_bce": 0.66}, 0.87, None))
     body = recruiter.get(f"/api/training-runs/{run.pk}/").json()
     assert (body["status"], body["stage"], body["epoch"], body["epochs"]) == ("running", "train", 1, 5)
@@ -118,8 +118,8 @@ def test_activate_is_staff_only_and_refuses_a_corrupt_artifact(admin, staff, mod
 def test_rollback(admin, staff, model_storage):
     assert staff.post("/api/model-versions/rollback/").status_code == 409  # nothing active
     v1, v2 = _version(1, b"one"), _version(2, b"two")
-    registry.activate(v1.pk)
-    registry.activate(v2.pk)
+    activation.activate(v1.pk)
+    activation.activate(v2.pk)
     assert admin.post("/api/model-versions/rollback/").status_code == 403
     response = staff.post("/api/model-versions/rollback/")
     assert response.status_code == 200 and response.json()["version"] == 1

@@ -46,7 +46,7 @@ def purge_broker() -> None:
     """Drop queued and unacknowledged messages left by earlier runs (private Redis db)."""
     import redis
 
-    from matching.embedding_services import QUEUED_FLAG_KEY
+    from matching.embedding import QUEUED_FLAG_KEY
 
     client = redis.Redis.from_url(django_settings.CELERY_BROKER_URL)
     # The embedding debounce flag goes with the queued task it stood for, or no new task would be queued.
@@ -113,7 +113,7 @@ def worker_base_env(tmp_path) -> dict[str, str]:
 @pytest.fixture
 def worker_settings(settings, worker_base_env):
     """This test process, configured like the workers (same artifact storage, lock key, encoder...)."""
-    from matching import embedding_services, selectors
+    from matching import encoders, selectors
 
     env = worker_base_env
     settings.STORAGES = {
@@ -131,13 +131,13 @@ def worker_settings(settings, worker_base_env):
     settings.FIRST_MODEL_POLICY = env["FIRST_MODEL_POLICY"]
     settings.EVAL_RANDOM_NEGATIVES = int(env["EVAL_RANDOM_NEGATIVES"])
     settings.TRAINING_CONFIG = {"epochs": 2, "hidden": 32, "batch_size": 128}
-    previous_encoder = embedding_services._encoder
-    embedding_services._encoder = None
+    previous_encoder = encoders._encoder
+    encoders._encoder = None
     yield settings
-    embedding_services._encoder = previous_encoder
+    encoders._encoder = previous_encoder
     storages._storages.pop("models", None)
     selectors.clear_model_cache()
-    from matching.registry import redis_client
+    from matching.redis_client import redis_client
 
     redis_client().delete(env["TRAINING_LOCK_KEY"])
 

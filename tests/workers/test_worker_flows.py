@@ -6,8 +6,8 @@ import hashlib
 
 import pytest
 
-from matching import registry
 from matching.models import DocumentVector, ModelVersion, TrainingRun
+from matching.training import activation, artifacts, runs
 from recruiting import services
 from tests.matching.synthetic_platform import load_synthetic_platform
 from tests.workers.conftest import wait_for
@@ -65,10 +65,10 @@ def test_killed_worker_leaves_previous_version_serving_and_the_retry_completes(
 ):
     load_synthetic_platform(seed=4)
     # v1: trained here, active
-    first, _ = registry.start_training_run(enqueue=False)
-    v1 = ModelVersion.objects.get(pk=registry.train_run(first.pk))
-    registry.activate(v1.pk)
-    registry.finish_run(first.pk)
+    first, _ = runs.start_training_run(enqueue=False)
+    v1 = ModelVersion.objects.get(pk=runs.train_run(first.pk))
+    activation.activate(v1.pk)
+    runs.finish_run(first.pk)
 
     slow = start_worker(env={"TANDEM_TRAIN_EPOCHS": "400"})
     response = admin_client.post("/api/training-runs/")
@@ -87,7 +87,7 @@ def test_killed_worker_leaves_previous_version_serving_and_the_retry_completes(
     assert run.status == "running" and v2.status == "training" and run.attempt == 1
     v1.refresh_from_db()
     assert v1.status == "active"
-    storage = registry.model_storage()
+    storage = artifacts.model_storage()
     assert storage.listdir("models")[1] == [v1.artifact_name.split("/")[-1]]  # no partial artifact
     assert not v2.artifact_name and not v2.artifact_sha256
 

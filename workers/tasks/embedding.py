@@ -1,15 +1,11 @@
-"""Queue "embedding": zero-shot document vectors, in dirty-flag batches (see matching.embedding_services)."""
+"""Queue "embedding": zero-shot document vectors, in dirty-flag batches (see matching.embedding)."""
 
 from __future__ import annotations
 
-import logging
-
 from celery import shared_task
 
-from matching import embedding_services
-from workers.tasks.common import TRANSIENT_ERRORS, backoff
-
-log = logging.getLogger(__name__)
+from matching import embedding
+from workers.tasks.common import run_with_retry
 
 
 @shared_task(bind=True, max_retries=8, acks_late=True)
@@ -17,13 +13,14 @@ def embed_dirty_documents(self, batch_size: int | None = None, sweep: bool = Fal
     """Embed one fixed batch of flagged documents; re-queue until no flag is left.
 
     sweep=True (beat) first flags documents that have no vector in the current encoder space."""
-    embedding_services.clear_request_flag()
-    try:
+    embedding.clear_request_flag()
+
+    def work() -> embedding.BatchResult:
         if sweep:
-            embedding_services.mark_missing()
-        result = embedding_services.process_dirty_batch(batch_size)
-    except TRANSIENT_ERRORS as exc:
-        raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from exc
+            embedding.mark_missing()
+        return embedding.process_dirty_batch(batch_size)
+
+    result = run_with_retry(self, work, what="embedding batch")
     if result.remaining:
         embed_dirty_documents.apply_async(kwargs={"batch_size": batch_size})
     return result.__dict__
@@ -32,8 +29,7 @@ def embed_dirty_documents(self, batch_size: int | None = None, sweep: bool = Fal
 @shared_task(bind=True, max_retries=8, acks_late=True)
 def embed_document(self, kind: str, object_id: int) -> dict:
     """Embed one document now (if its content hash changed)."""
-    try:
-        embedded, unchanged, missing = embedding_services.embed_documents(kind, [int(object_id)])
-    except TRANSIENT_ERRORS as exc:
-        raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from exc
+    embedded, unchanged, missing = run_with_retry(
+        self, lambda: embedding.embed_documents(kind, [int(object_id)]), what=f"embedding {kind} {object_id}"
+    )
     return {"embedded": embedded, "unchanged": unchanged, "missing": len(missing)}

@@ -3,51 +3,59 @@
 Run the training queue with `--concurrency 1`; the Redis training lock keeps it to one run across machines
 anyway. acks_late + reject_on_worker_lost (settings) mean a worker killed mid-training leaves the message
 unacknowledged: Redis hands it out again after the visibility timeout and the run restarts cleanly under a
-new attempt (matching.registry.train_run is idempotent on the run id).
+new attempt (matching.training.runs.train_run is idempotent on the run id).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from functools import partial
 
 from celery import shared_task
 from django.conf import settings
 
-from matching import registry
-from matching.models import ModelVersion
-from workers.tasks.common import TRANSIENT_ERRORS, backoff
+from matching.models import ModelVersion, TrainingRun
+from matching.training.errors import Superseded
+from matching.training.promotion import compare_with_active, promote_if_better
+from matching.training.runs import fail_run, finish_run, start_training_run, train_run
+from workers.tasks.common import run_with_retry
 
 log = logging.getLogger(__name__)
 
 
-def _error_text(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"
+def _fail(run: TrainingRun | None, stage: str) -> Callable[[str], None] | None:
+    """Records a failure of `stage` on the run (None: no run to record it on)."""
+    if run is None:
+        return None
+    return lambda error: fail_run(run.pk, f"{stage}: {error}")
+
+
+def _train_unless_superseded(run_id: int) -> int | None:
+    """A newer attempt of the run took over (the task was redelivered): not a failure, nothing to do."""
+    try:
+        return train_run(run_id)
+    except Superseded as exc:
+        log.warning("%s", exc)
+        return None
+
+
+def _version_and_run(version_id: int | None) -> tuple[ModelVersion | None, TrainingRun | None]:
+    version = ModelVersion.objects.filter(pk=version_id).first() if version_id else None
+    run = version.training_runs.order_by("-created_at").first() if version else None
+    return version, run
 
 
 @shared_task(bind=True, max_retries=None, acks_late=True)
 def train_model(self, run_id: int) -> int | None:
     """Snapshot, train, evaluate on the held-out slice, write the artifact, create the candidate version."""
-    try:
-        return registry.train_run(run_id)
-    except registry.Superseded as exc:
-        log.warning("%s", exc)
-        return None
-    except TRANSIENT_ERRORS as exc:
-        if self.request.retries >= settings.TRAINING_TASK_MAX_RETRIES:
-            registry.fail_run(run_id, f"gave up after {self.request.retries} retries: {_error_text(exc)}")
-            raise
-        log.warning("run %s: transient error, retrying: %s", run_id, exc)
-        raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from exc
-    except Exception as exc:
-        log.exception("run %s failed", run_id)
-        registry.fail_run(run_id, _error_text(exc))
-        raise
-
-
-def _version_and_run(version_id):
-    version = ModelVersion.objects.filter(pk=version_id).first() if version_id else None
-    run = version.training_runs.order_by("-created_at").first() if version else None
-    return version, run
+    return run_with_retry(
+        self,
+        partial(_train_unless_superseded, run_id),
+        max_retries=settings.TRAINING_TASK_MAX_RETRIES,
+        on_failure=partial(fail_run, run_id),
+        what=f"run {run_id}",
+    )
 
 
 @shared_task(bind=True, max_retries=None, acks_late=True)
@@ -56,19 +64,13 @@ def evaluate_model(self, version_id: int | None) -> int | None:
     version, run = _version_and_run(version_id)
     if version is None or version.status != ModelVersion.Status.CANDIDATE:
         return version_id if version is not None and version.status == ModelVersion.Status.ACTIVE else None
-    try:
-        registry.compare_with_active(version.pk)
-    except TRANSIENT_ERRORS as exc:
-        if self.request.retries >= settings.TRAINING_TASK_MAX_RETRIES:
-            if run:
-                registry.fail_run(run.pk, f"evaluation: {_error_text(exc)}")
-            raise
-        raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from exc
-    except Exception as exc:
-        log.exception("evaluation of v%s failed", version.version)
-        if run:
-            registry.fail_run(run.pk, f"evaluation: {_error_text(exc)}")
-        raise
+    run_with_retry(
+        self,
+        partial(compare_with_active, version.pk),
+        max_retries=settings.TRAINING_TASK_MAX_RETRIES,
+        on_failure=_fail(run, "evaluation"),
+        what=f"evaluation of v{version.version}",
+    )
     return version.pk
 
 
@@ -78,21 +80,15 @@ def promote_model(self, version_id: int | None) -> dict | None:
     version, run = _version_and_run(version_id)
     if version is None:
         return None
-    try:
-        decision = registry.promote_if_better(version.pk)
-    except TRANSIENT_ERRORS as exc:
-        if self.request.retries >= settings.TRAINING_TASK_MAX_RETRIES:
-            if run:
-                registry.fail_run(run.pk, f"promotion: {_error_text(exc)}")
-            raise
-        raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from exc
-    except Exception as exc:
-        log.exception("promotion of v%s failed", version.version)
-        if run:
-            registry.fail_run(run.pk, f"promotion: {_error_text(exc)}")
-        raise
+    decision = run_with_retry(
+        self,
+        partial(promote_if_better, version.pk),
+        max_retries=settings.TRAINING_TASK_MAX_RETRIES,
+        on_failure=_fail(run, "promotion"),
+        what=f"promotion of v{version.version}",
+    )
     if run:
-        registry.finish_run(run.pk)
+        finish_run(run.pk)
     log.info("v%s: %s", version.version, decision.reason)
     return {"version_id": version.pk, "promoted": decision.promoted, "reason": decision.reason}
 
@@ -100,5 +96,5 @@ def promote_model(self, version_id: int | None) -> dict | None:
 @shared_task(acks_late=True)
 def nightly_retrain() -> dict:
     """Beat entry point: start the chain unless a run is in progress (then that one stands)."""
-    run, created = registry.start_training_run(requested_by=None, trigger="nightly")
+    run, created = start_training_run(requested_by=None, trigger="nightly")
     return {"run_id": run.pk, "created": created}

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from matching.services_cli import embed_backfill
+from matching.console import embed_backfill
 
 
 class Command(BaseCommand):

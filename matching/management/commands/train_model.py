@@ -1,8 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from config.celery import runs_eagerly
-from matching import registry
-from matching.services_cli import train_in_process
+from matching.console import train_in_process
+from matching.training.runs import start_training_run
 
 
 class Command(BaseCommand):
@@ -20,6 +20,6 @@ class Command(BaseCommand):
             if run.status == run.Status.FAILED:
                 raise CommandError(f"training run {run.pk} failed: {run.error}")
             return
-        run, created = registry.start_training_run(trigger="cli")
+        run, created = start_training_run(trigger="cli")
         verb = "queued" if created else "already in progress"
         self.stdout.write(f"training run {run.pk} {verb}; follow it at /api/training-runs/{run.pk}/")

@@ -7,22 +7,34 @@ whose content hash differs from the stored vector's, and clears each flag only i
 the same mark (row locks), so an edit that lands while the batch runs is embedded again by the next batch.
 The task re-queues itself until no flag is left; a periodic sweep (beat) catches anything a lost message
 left behind and documents that have no vector in the current space (e.g. after an encoder upgrade).
+
+`backfill` does the same in the calling process (manage.py embed_documents); `ensure_document_vector`
+embeds one document on demand when a ranking needs its vector before the worker stored it.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, fields
 
+import numpy as np
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from config.celery import runs_eagerly
-from matching.conversion import JOB_VALUES, RESUME_VALUES, job_doc_from_values, resume_doc_from_values
+from matching.documents import (
+    JOB_VALUES,
+    RESUME_VALUES,
+    document_kind,
+    job_doc_from_values,
+    resume_doc_from_values,
+)
+from matching.encoders import current_encoder, encoder_space
 from matching.models import DocumentVector, EmbeddingMark
+from matching.redis_client import redis_client
 from recruiting.models import Job, Resume
 
 log = logging.getLogger(__name__)
@@ -30,34 +42,6 @@ log = logging.getLogger(__name__)
 KIND_MODELS = {"job": Job, "resume": Resume}
 QUEUED_FLAG_KEY = "tandem:embedding:queued"
 QUEUED_FLAG_TTL = 120
-
-_encoder = None
-_encoder_lock = threading.Lock()
-
-
-def current_encoder():
-    """The encoder this deployment embeds with (settings.EMBEDDING_ENCODER): MiniLM, or the hashing encoder
-    for tests/demos. Loaded once per process."""
-    global _encoder
-    if _encoder is None:
-        with _encoder_lock:
-            if _encoder is None:
-                from ml.embedding import HashingEncoder, get_encoder
-
-                _encoder = HashingEncoder() if settings.EMBEDDING_ENCODER == "hashing" else get_encoder()
-    return _encoder
-
-
-def encoder_space(encoder=None) -> str:
-    return f"encoder:{(encoder or current_encoder()).version}"
-
-
-def kind_of(model) -> str | None:
-    if model is Job:
-        return "job"
-    if model is Resume:
-        return "resume"
-    return None
 
 
 # ------------------------------------------------------------------------------------------ marking
@@ -109,21 +93,18 @@ def request_embedding() -> None:
 
     Never raises: if Redis is down the flags stay set and the periodic sweep picks them up.
     """
-    if runs_eagerly():  # in-process (the demo): nothing to debounce, no Redis needed
-        from workers.tasks.embedding import embed_dirty_documents
+    # The task module calls into this one, so the task is imported where it is queued.
+    from workers.tasks.embedding import embed_dirty_documents
 
+    if runs_eagerly():  # in-process (the demo): nothing to debounce, no Redis needed
         embed_dirty_documents.delay()
         return
     try:
-        from matching.registry import redis_client
-
         if not redis_client().set(QUEUED_FLAG_KEY, "1", nx=True, ex=QUEUED_FLAG_TTL):
             return
     except Exception:  # Redis unavailable: still try to queue
         log.warning("embedding debounce flag unavailable", exc_info=True)
     try:
-        from workers.tasks.embedding import embed_dirty_documents
-
         embed_dirty_documents.delay()
     except Exception:
         log.warning("could not queue embedding; the sweep will pick the flagged documents up", exc_info=True)
@@ -133,8 +114,6 @@ def clear_request_flag() -> None:
     if runs_eagerly():
         return
     try:
-        from matching.registry import redis_client
-
         redis_client().delete(QUEUED_FLAG_KEY)
     except Exception:
         log.warning("could not clear the embedding queued flag", exc_info=True)
@@ -142,7 +121,7 @@ def clear_request_flag() -> None:
 
 def on_document_saved(sender, instance_id, content_changed=True, **kwargs) -> None:
     """recruiting.signals.document_saved receiver (already after commit): flag and queue when content changed."""
-    kind = kind_of(sender)
+    kind = document_kind(sender)
     if kind is None or not content_changed:
         return
     try:
@@ -154,7 +133,7 @@ def on_document_saved(sender, instance_id, content_changed=True, **kwargs) -> No
 
 
 def on_document_erased(sender, instance_id, **kwargs) -> None:
-    kind = kind_of(sender)
+    kind = document_kind(sender)
     if kind is not None:
         forget(kind, instance_id)
 
@@ -248,12 +227,55 @@ def process_dirty_batch(batch_size: int | None = None, *, encoder=None) -> Batch
     return result
 
 
-def embed_all_dirty(batch_size: int | None = None, *, encoder=None) -> BatchResult:
-    """Process batches until nothing is flagged (management commands, tests, demos)."""
+def backfill(
+    *, batch_size: int | None = None, on_batch: Callable[[BatchResult, int], None] | None = None
+) -> BatchResult:
+    """Flag every document without a current vector, then embed the flagged ones batch by batch.
+
+    `on_batch(result, flagged_at_start)` runs after each batch (a progress bar). Returns the totals."""
+    mark_missing()
     total = BatchResult()
+    flagged = EmbeddingMark.objects.filter(dirty=True).count()
     while True:
-        r = process_dirty_batch(batch_size, encoder=encoder)
-        for f in ("taken", "embedded", "unchanged", "missing", "cleared"):
-            setattr(total, f, getattr(total, f) + getattr(r, f))
+        r = process_dirty_batch(batch_size)
+        for f in fields(BatchResult):
+            if f.name != "remaining":
+                setattr(total, f.name, getattr(total, f.name) + getattr(r, f.name))
+        if on_batch is not None:
+            on_batch(r, flagged)
         if not r.remaining or r.taken == 0:
             return total
+
+
+# ------------------------------------------------------------------------------------------ on demand
+def ensure_document_vector(
+    kind: str, obj: Job | Resume, doc, *, space: str, encoder
+) -> tuple[np.ndarray, bool]:
+    """The encoder-space vector of one document (`doc`: its JobDoc/ResumeDoc), fresh for its content.
+
+    Reads the stored DocumentVector; when there is none yet, or it is for older content (the embedding
+    worker has not caught up), embeds `doc.full_text()` now and stores it (same text and hash convention
+    as `embed_documents`), so the worker finds it done. Returns (vector, embedded_now).
+    """
+    fk = "job" if kind == DocumentVector.Kind.JOB else "resume"
+    row = (
+        DocumentVector.objects.filter(space=space, **{fk: obj}).values_list("content_hash", "vector").first()
+    )
+    if row is not None and row[0] == obj.content_hash:
+        return np.frombuffer(bytes(row[1]), dtype="<f4").astype(np.float32), False
+    vec = encoder.encode([doc.full_text()])[0]
+    try:
+        with transaction.atomic():
+            DocumentVector.objects.update_or_create(
+                space=space,
+                **{fk: obj},
+                defaults={
+                    "kind": kind,
+                    "content_hash": obj.content_hash,
+                    "dim": int(vec.shape[0]),
+                    "vector": DocumentVector.to_bytes(vec),
+                },
+            )
+    except IntegrityError:  # the worker stored it at the same moment; its vector is as good as ours
+        pass
+    return vec.astype(np.float32), True

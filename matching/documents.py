@@ -1,4 +1,4 @@
-"""Rows -> the ml library's plain records (JobDoc, ResumeDoc, InteractionEvent).
+"""Documents as the ml library sees them: rows -> plain records (JobDoc, ResumeDoc, InteractionEvent).
 
 Two entry points per kind: one for a model instance (a single document, e.g. when embedding it after a
 save) and one for `.values()` dicts (snapshots of the whole platform, where building model instances for
@@ -140,3 +140,12 @@ def jobs_by_id(ids: Iterable[int]) -> dict[int, JobDoc]:
 
 def resumes_by_id(ids: Iterable[int]) -> dict[int, ResumeDoc]:
     return {int(d.id): d for d in iter_resume_docs(Resume.objects.filter(pk__in=list(ids)))}
+
+
+def document_kind(model) -> str | None:
+    """ "job" or "resume" for the Job and Resume models (signal senders), None for anything else."""
+    if model is Job:
+        return "job"
+    if model is Resume:
+        return "resume"
+    return None

@@ -13,7 +13,7 @@ Connected by `connect_match_signals()` (call it from `MatchingConfig.ready()`; i
   location or remote may have changed); its new vector arrives through the first bullet.
 * ``interaction_recorded``: cached rankings that mention the job or the resume are dropped (e.g. a
   reject must take effect for ``exclude=rejected``).
-* ``matching.registry.model_activated``: every cached ranking of other versions is dropped (the model
+* ``matching.signals.model_activated``: every cached ranking of other versions is dropped (the model
   tag in the key changes anyway, so none could be served).
 
 `build_model_space(version)` indexes a trained model's retrieval vectors once the worker has stored
@@ -29,22 +29,19 @@ from django.db import transaction
 from django.db.models.signals import post_save
 
 from matching import cache
-from matching.index import apply_changes, build_index, choose_backend, load_vectors, needs_rebuild, registry
-from matching.models import DocumentVector, VectorIndex
+from matching.documents import document_kind
+from matching.encoders import model_space
+from matching.index.build import apply_changes, needs_rebuild
+from matching.index.engines import choose_backend
+from matching.index.loaded import loaded_indexes
+from matching.index.storage import load_vectors
+from matching.models import DocumentVector, ModelVersion, VectorIndex
+from matching.signals import model_activated
 from recruiting import signals as rsignals
-from recruiting.models import Job, Resume
 
 log = logging.getLogger(__name__)
 
 _pending = threading.local()
-
-
-def _kind_of(model) -> str | None:
-    if model is Job:
-        return "job"
-    if model is Resume:
-        return "resume"
-    return None
 
 
 # --------------------------------------------------------------------------------------- changes
@@ -77,12 +74,14 @@ def _maybe_rebuild(space: str, kind: str) -> None:
     row = VectorIndex.objects.filter(space=space, kind=kind).first()
     if row is None:
         return
-    loaded = registry.peek(space, kind)  # never loads an index just to decide (the worker may not hold one)
+    loaded = loaded_indexes.peek(
+        space, kind
+    )  # never loads an index just to decide (the worker may not hold one)
     live = len(loaded.index) if loaded and loaded.generation == row.generation else None
     if needs_rebuild(row, live):
         # Small indexes rebuild inline (under a second); large ones are left to `rebuild_stale_indexes`.
         if (live or row.size) < 50_000:
-            build_index(space, kind)
+            loaded_indexes.rebuild(space, kind)
         else:
             log.info("index %s/%s needs a rebuild; left to the periodic task", space, kind)
 
@@ -91,17 +90,17 @@ def rebuild_stale_indexes() -> list[tuple[str, str]]:
     """Rebuild every index with too many deltas or on the wrong back-end for its size."""
     done = []
     for row in VectorIndex.objects.all():
-        loaded = registry.get(row.space, row.kind, build=False)
+        loaded = loaded_indexes.get(row.space, row.kind, build=False)
         live = len(loaded.index) if loaded else row.size
         if needs_rebuild(row, live) or choose_backend(live) != row.backend:
-            build_index(row.space, row.kind)
+            loaded_indexes.rebuild(row.space, row.kind)
             done.append((row.space, row.kind))
     return done
 
 
 def reconcile_index(space: str, kind: str) -> dict:
     """Compare the index with PostgreSQL and publish what differs (missing or extra documents)."""
-    loaded = registry.get(space, kind)
+    loaded = loaded_indexes.get(space, kind)
     fk = "job_id" if kind == "job" else "resume_id"
     in_db = set(DocumentVector.objects.filter(space=space, kind=kind).values_list(fk, flat=True))
     in_index = set(loaded.index.ids().tolist()) if loaded else set()
@@ -118,8 +117,8 @@ def build_model_space(version: int) -> list[VectorIndex]:
     """Index a trained model's retrieval vectors (space ``model:<version>``) for both kinds."""
     rows = []
     for kind in ("job", "resume"):
-        if DocumentVector.objects.filter(space=f"model:{version}", kind=kind).exists():
-            rows.append(build_index(f"model:{version}", kind)[0])
+        if DocumentVector.objects.filter(space=model_space(version), kind=kind).exists():
+            rows.append(loaded_indexes.rebuild(model_space(version), kind)[0])
     return rows
 
 
@@ -135,7 +134,7 @@ def _flush_pending() -> None:
     for (space, kind), ids in pending.items():
         try:
             vectors_stored(space, kind, ids)
-        except Exception:  # noqa: BLE001 - the periodic reconcile repairs what this misses
+        except Exception:
             log.exception("could not publish %d %s vectors of %s to the index", len(ids), kind, space)
 
 
@@ -148,13 +147,13 @@ def on_vector_saved(sender, instance: DocumentVector, **kwargs) -> None:
 
 
 def on_document_erased(sender, instance_id, **kwargs) -> None:
-    kind = _kind_of(sender)
+    kind = document_kind(sender)
     if kind is not None:
         document_removed(kind, instance_id)
 
 
 def on_document_saved(sender, instance_id, content_changed=True, **kwargs) -> None:
-    kind = _kind_of(sender)
+    kind = document_kind(sender)
     if kind is not None:
         cache.invalidate_document(kind, instance_id)
 
@@ -167,16 +166,12 @@ def on_interaction_recorded(sender, job_id=None, resume_id=None, **kwargs) -> No
 
 
 def on_model_activated_signal(sender, version_id=None, **kwargs) -> None:
-    """matching.registry.model_activated receiver (sent after the activation commits)."""
-    from matching.models import ModelVersion
-
+    """matching.signals.model_activated receiver (sent after the activation commits)."""
     number = ModelVersion.objects.filter(pk=version_id).values_list("version", flat=True).first()
     on_model_activated(number)
 
 
 def connect_match_signals() -> None:
-    from matching.registry import model_activated
-
     model_activated.connect(on_model_activated_signal, dispatch_uid="matching.cache.model_activated")
     post_save.connect(on_vector_saved, sender=DocumentVector, dispatch_uid="matching.index.vector_saved")
     rsignals.document_erased.connect(on_document_erased, dispatch_uid="matching.index.document_erased")
@@ -187,8 +182,6 @@ def connect_match_signals() -> None:
 
 
 def disconnect_match_signals() -> None:
-    from matching.registry import model_activated
-
     model_activated.disconnect(dispatch_uid="matching.cache.model_activated")
     post_save.disconnect(sender=DocumentVector, dispatch_uid="matching.index.vector_saved")
     rsignals.document_erased.disconnect(dispatch_uid="matching.index.document_erased")

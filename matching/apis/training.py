@@ -10,13 +10,17 @@ Who may do what (the model is shared by every organization, so switching it is a
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
-from rest_framework import mixins, serializers, status, viewsets
-from rest_framework.decorators import action
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
-from matching import registry
 from matching.models import ModelVersion, TrainingRun
+from matching.training.activation import activate, rollback
+from matching.training.errors import RegistryError
+from matching.training.runs import start_training_run
 from recruiting.models import Membership
 
 
@@ -132,53 +136,88 @@ class RollbackSerializer(serializers.Serializer):
     )
 
 
-def _registry_error(exc: registry.RegistryError) -> Response:
+def _conflict(exc: RegistryError) -> Response:
     return Response({"detail": str(exc), "code": exc.code}, status=status.HTTP_409_CONFLICT)
 
 
-class TrainingRunViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
-):
-    """POST starts a run (or returns the one in progress, 200); GET shows live progress."""
+class TrainingRunListApi(GenericAPIView):
+    """GET lists runs; POST starts one (201), or returns the one in progress (200)."""
 
     queryset = TrainingRun.objects.select_related("model_version").order_by("-created_at")
     serializer_class = TrainingRunSerializer
     filterset_fields = ["status"]
 
     def get_permissions(self):
-        return [IsOrgAdminOrStaff()] if self.action == "create" else [IsMemberOrStaff()]
+        return [IsOrgAdminOrStaff()] if self.request.method == "POST" else [IsMemberOrStaff()]
 
-    def create(self, request, *args, **kwargs):
+    @extend_schema(responses=TrainingRunSerializer(many=True))
+    def get(self, request):
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(TrainingRunSerializer(page, many=True).data)
+
+    @extend_schema(request=None, responses={200: TrainingRunSerializer, 201: TrainingRunSerializer})
+    def post(self, request):
         try:
-            run, created = registry.start_training_run(requested_by=request.user, trigger="api")
-        except registry.RegistryError as exc:
-            return _registry_error(exc)
+            run, created = start_training_run(requested_by=request.user, trigger="api")
+        except RegistryError as exc:
+            return _conflict(exc)
         run = self.get_queryset().get(pk=run.pk)
         return Response(
-            self.get_serializer(run).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+            TrainingRunSerializer(run).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )
 
 
-class ModelVersionViewSet(viewsets.ReadOnlyModelViewSet):
+class TrainingRunDetailApi(GenericAPIView):
+    """A run's live progress: stage, epoch, losses, kept fractions, history."""
+
+    queryset = TrainingRun.objects.select_related("model_version")
+    serializer_class = TrainingRunSerializer
+    permission_classes = [IsMemberOrStaff]
+
+    def get(self, request, pk: int):
+        return Response(TrainingRunSerializer(self.get_object()).data)
+
+
+class ModelVersionListApi(GenericAPIView):
     queryset = ModelVersion.objects.select_related("parent", "replaced").order_by("-version")
     serializer_class = ModelVersionSerializer
+    permission_classes = [IsMemberOrStaff]
     filterset_fields = ["status"]
 
-    def get_permissions(self):
-        return [IsStaff()] if self.action in ("activate", "rollback") else [IsMemberOrStaff()]
+    @extend_schema(responses=ModelVersionSerializer(many=True))
+    def get(self, request):
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(ModelVersionSerializer(page, many=True).data)
 
-    @action(detail=True, methods=["post"])
-    def activate(self, request, pk=None):
+
+class ModelVersionDetailApi(GenericAPIView):
+    queryset = ModelVersion.objects.select_related("parent", "replaced")
+    serializer_class = ModelVersionSerializer
+    permission_classes = [IsMemberOrStaff]
+
+    def get(self, request, pk: int):
+        return Response(ModelVersionSerializer(self.get_object()).data)
+
+
+class ModelVersionActivateApi(APIView):
+    permission_classes = [IsStaff]
+
+    @extend_schema(request=None, responses=ModelVersionSerializer)
+    def post(self, request, pk: int):
         """Activate this version. 409 when its artifact is missing or corrupt (the active one stays)."""
         version = get_object_or_404(ModelVersion, pk=pk)
         try:
-            version = registry.activate(version.pk, reason=f"activated by {request.user.get_username()}")
-        except registry.RegistryError as exc:
-            return _registry_error(exc)
+            version = activate(version.pk, reason=f"activated by {request.user.get_username()}")
+        except RegistryError as exc:
+            return _conflict(exc)
         return Response(ModelVersionSerializer(ModelVersion.objects.get(pk=version.pk)).data)
 
-    @action(detail=False, methods=["post"], serializer_class=RollbackSerializer)
-    def rollback(self, request):
+
+class ModelVersionRollbackApi(APIView):
+    permission_classes = [IsStaff]
+
+    @extend_schema(request=RollbackSerializer, responses=ModelVersionSerializer)
+    def post(self, request):
         """Re-activate the version the active one replaced (or `to_version`)."""
         body = RollbackSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -189,7 +228,7 @@ class ModelVersionViewSet(viewsets.ReadOnlyModelViewSet):
                 return Response({"to_version": "No such version."}, status=status.HTTP_400_BAD_REQUEST)
             to_id = target.pk
         try:
-            version = registry.rollback(to_version_id=to_id)
-        except registry.RegistryError as exc:
-            return _registry_error(exc)
+            version = rollback(to_version_id=to_id)
+        except RegistryError as exc:
+            return _conflict(exc)
         return Response(ModelVersionSerializer(ModelVersion.objects.get(pk=version.pk)).data)

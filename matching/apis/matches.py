@@ -1,0 +1,242 @@
+"""Ranked matches over HTTP.
+
+GET  /api/jobs/{id}/candidates/?k=20&location=&remote=&seniority=&exclude=rejected,hired
+GET  /api/resumes/{id}/jobs/?k=20&location=&remote=&seniority=&exclude=
+POST /api/match/score  {"job": id | "job_text": str, "resume": id | "resume_text": str}
+
+A job's candidates: recruiters of the job's organization only (anyone else gets 404), ranked among
+the resumes they see. A resume's jobs: its candidate, or a recruiter who sees the resume; open jobs
+the caller sees. Every answer names the model that ranked it: ``"v<version>"`` or ``"zero-shot"``.
+"""
+
+from __future__ import annotations
+
+from django.http import Http404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from matching import pair_scores, ranking, selectors
+from matching.filters import EXCLUDE_KINDS, SENIORITIES, Filters
+
+
+# --------------------------------------------------------------------------------------- input
+class _CommaList(serializers.CharField):
+    def __init__(self, choices, **kwargs):
+        self.allowed = tuple(choices)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        text = super().to_internal_value(data)
+        items = [p.strip().lower() for p in text.split(",") if p.strip()]
+        bad = [p for p in items if p not in self.allowed]
+        if bad:
+            raise serializers.ValidationError(
+                f"Unknown value(s): {', '.join(bad)}. Allowed: {', '.join(self.allowed)}."
+            )
+        return tuple(dict.fromkeys(items))
+
+
+class MatchQuerySerializer(serializers.Serializer):
+    k = serializers.IntegerField(min_value=1, max_value=100, default=20)
+    location = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
+    remote = serializers.BooleanField(required=False, allow_null=True, default=None)
+    seniority = _CommaList(SENIORITIES, required=False, allow_blank=True, default="")
+    exclude = _CommaList(tuple(EXCLUDE_KINDS), required=False, allow_blank=True, default="")
+
+    def to_filters(self) -> Filters:
+        d = self.validated_data
+        return Filters(
+            location=(d.get("location") or "").strip(),
+            remote=d.get("remote"),
+            seniority=tuple(d.get("seniority") or ()),
+            exclude=tuple(sorted(EXCLUDE_KINDS[e] for e in d.get("exclude") or ())),
+        )
+
+
+def _parse_query(request) -> tuple[int, Filters]:
+    data = {k: v for k, v in request.query_params.items()}
+    if "remote" in data and data["remote"] == "":
+        data.pop("remote")
+    s = MatchQuerySerializer(data=data)
+    s.is_valid(raise_exception=True)
+    return s.validated_data["k"], s.to_filters()
+
+
+class ScoreInputSerializer(serializers.Serializer):
+    job = serializers.IntegerField(required=False, min_value=1)
+    resume = serializers.IntegerField(required=False, min_value=1)
+    job_text = serializers.CharField(required=False, max_length=50_000, trim_whitespace=True)
+    resume_text = serializers.CharField(required=False, max_length=50_000, trim_whitespace=True)
+
+    def validate(self, attrs):
+        errors = {}
+        for side in ("job", "resume"):
+            has_id, has_text = attrs.get(side) is not None, bool(attrs.get(f"{side}_text"))
+            if has_id and has_text:
+                errors[side] = f"Give either '{side}' or '{side}_text', not both."
+            elif not has_id and not has_text:
+                errors[side] = f"Required: '{side}' (an id) or '{side}_text'."
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
+
+
+# --------------------------------------------------------------------------------------- output
+class ScoreSerializer(serializers.Serializer):
+    total = serializers.FloatField()
+    text = serializers.FloatField(allow_null=True)
+    relation = serializers.FloatField(allow_null=True)
+
+
+class SectionSerializer(serializers.Serializer):
+    job_section = serializers.CharField()
+    resume_section = serializers.CharField()
+    similarity = serializers.FloatField()
+
+
+class ReasonsMixin(serializers.Serializer):
+    score = ScoreSerializer()
+    matched_skills = serializers.ListField(child=serializers.CharField())
+    missing_skills = serializers.ListField(child=serializers.CharField())
+    missing_nice_to_have = serializers.ListField(child=serializers.CharField())
+    best_sections = SectionSerializer(many=True)
+
+
+class CandidateItemSerializer(ReasonsMixin):
+    rank = serializers.IntegerField()
+    resume = serializers.IntegerField()
+    candidate = serializers.IntegerField()
+    name = serializers.CharField()
+    headline = serializers.CharField()
+    location = serializers.CharField()
+    seniority = serializers.CharField(help_text="Inferred from titles and years of experience.")
+    similarity = serializers.FloatField(help_text="Stage-1 embedding cosine.")
+
+
+class JobItemSerializer(ReasonsMixin):
+    rank = serializers.IntegerField()
+    job = serializers.IntegerField()
+    title = serializers.CharField()
+    organization = serializers.CharField()
+    location = serializers.CharField()
+    remote = serializers.BooleanField()
+    seniority = serializers.CharField()
+    similarity = serializers.FloatField()
+
+
+class RetrievalInfoSerializer(serializers.Serializer):
+    space = serializers.CharField()
+    backend = serializers.CharField()
+    generation = serializers.IntegerField()
+    indexed = serializers.IntegerField()
+    reranked = serializers.IntegerField()
+    embedded_query = serializers.BooleanField()
+    pending_embeddings = serializers.IntegerField()
+    timings_ms = serializers.DictField(
+        child=serializers.FloatField(), help_text="Server time per stage when the answer was computed."
+    )
+
+
+class _RankingBase(serializers.Serializer):
+    model = serializers.CharField(help_text='"v<version>" of the active model, or "zero-shot".')
+    model_version = serializers.IntegerField(allow_null=True)
+    encoder = serializers.CharField()
+    k = serializers.IntegerField()
+    filters = serializers.DictField()
+    cached = serializers.BooleanField()
+    retrieval = RetrievalInfoSerializer()
+    notes = serializers.ListField(child=serializers.CharField())
+
+
+class CandidatesResponseSerializer(_RankingBase):
+    job = serializers.IntegerField()
+    results = CandidateItemSerializer(many=True)
+
+
+class JobsResponseSerializer(_RankingBase):
+    resume = serializers.IntegerField()
+    results = JobItemSerializer(many=True)
+
+
+class PairScoreResponseSerializer(ReasonsMixin):
+    model = serializers.CharField()
+    model_version = serializers.IntegerField(allow_null=True)
+    encoder = serializers.CharField()
+    job = serializers.IntegerField(allow_null=True)
+    resume = serializers.IntegerField(allow_null=True)
+    notes = serializers.ListField(child=serializers.CharField())
+
+
+_MATCH_PARAMS = [
+    OpenApiParameter("k", int, description="Number of results, 1..100 (default 20)."),
+    OpenApiParameter("location", str, description="Location contains this text (case-insensitive)."),
+    OpenApiParameter(
+        "remote",
+        bool,
+        description="Candidates: false = on-site, the candidate must be in the job's city; true = anywhere. "
+        "Jobs: true = remote jobs only, false = on-site jobs only.",
+    ),
+    OpenApiParameter("seniority", str, description="Comma-separated levels: " + ", ".join(SENIORITIES)),
+    OpenApiParameter(
+        "exclude",
+        str,
+        description="Comma-separated: leave out pairs with such an event: " + ", ".join(EXCLUDE_KINDS),
+    ),
+]
+
+
+# --------------------------------------------------------------------------------------- views
+class JobCandidatesApi(APIView):
+    @extend_schema(
+        operation_id="job_candidates",
+        parameters=_MATCH_PARAMS,
+        responses=CandidatesResponseSerializer,
+        summary="Ranked candidates for a job",
+    )
+    def get(self, request, pk: int):
+        job = selectors.job_for_candidates(request.user, pk)
+        if job is None:
+            raise Http404
+        k, filters = _parse_query(request)
+        return Response(ranking.ranked_candidates(job=job, user=request.user, k=k, filters=filters))
+
+
+class ResumeJobsApi(APIView):
+    @extend_schema(
+        operation_id="resume_jobs",
+        parameters=_MATCH_PARAMS,
+        responses=JobsResponseSerializer,
+        summary="Ranked open jobs for a resume",
+    )
+    def get(self, request, pk: int):
+        resume = selectors.resume_for_jobs(request.user, pk)
+        if resume is None:
+            raise Http404
+        k, filters = _parse_query(request)
+        return Response(ranking.ranked_jobs(resume=resume, user=request.user, k=k, filters=filters))
+
+
+class MatchScoreApi(APIView):
+    @extend_schema(
+        operation_id="match_score",
+        request=ScoreInputSerializer,
+        responses=PairScoreResponseSerializer,
+        summary="Score one job against one resume (stored or raw text)",
+    )
+    def post(self, request):
+        s = ScoreInputSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        d = s.validated_data
+        try:
+            body = pair_scores.score_for_user(
+                user=request.user,
+                job_id=d.get("job"),
+                job_text=d.get("job_text", ""),
+                resume_id=d.get("resume"),
+                resume_text=d.get("resume_text", ""),
+            )
+        except pair_scores.NotVisible as exc:
+            raise serializers.ValidationError(exc.errors) from exc
+        return Response(body)

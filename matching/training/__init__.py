@@ -1,0 +1,12 @@
+"""Model registry and training: snapshot -> train -> evaluate -> artifact -> candidate -> promote -> activate.
+
+errors      what the services raise (the API answers 409 with the code)
+lock        one training at a time (Redis lock holding the run id)
+artifacts   atomic, verified model artifacts in storages["models"]
+snapshot    the data a run sees, with a time-aware held-out slice
+evaluation  held-out metrics of a model or of zero-shot cosine
+progress    the trainer's progress written to the run row
+runs        start, train (idempotent on the run id), finish, fail
+promotion   compare with the active version; promote only when better
+activation  switch the active version; roll back
+"""

@@ -1,0 +1,325 @@
+"""The training run lifecycle: start (one at a time) -> train (idempotent on the run id) -> finish or fail.
+
+- One training at a time: the training lock (matching.training.lock). A second start while one runs
+  returns the running run.
+- Idempotent on run id: a redelivered training task (worker killed; acks_late + reject_on_worker_lost)
+  restarts the run under a new `attempt`, reusing the run's `training` version (no duplicate version) and
+  deleting the dead attempt's temporary files. A finished run is never re-run.
+- A failed or killed training leaves its version `training` (then `failed`), never active.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from celery import chain
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from matching.encoders import current_encoder
+from matching.models import ModelVersion, TrainingRun
+from matching.training.artifacts import ARTIFACT_DIR, delete_temp_artifacts, model_storage, write_artifact
+from matching.training.errors import RegistryError, Superseded, TrainingBusy
+from matching.training.evaluation import (
+    build_eval_set,
+    clean_metrics,
+    evaluate_scores,
+    model_scores,
+    zero_shot_scores,
+)
+from matching.training.lock import TrainingLock, training_lock
+from matching.training.progress import ProgressWriter
+from matching.training.snapshot import Snapshot, take_snapshot
+from ml.artifacts import save_model_to_bytes
+from ml.embedding import EmbeddingCache, shared_cache
+from ml.network import TrainConfig, train
+
+log = logging.getLogger(__name__)
+
+
+def effective_train_config(overrides: dict | None = None) -> dict:
+    cfg = TrainConfig().to_dict()
+    cfg.update(settings.TRAINING_CONFIG)
+    cfg.update(overrides or {})
+    return TrainConfig.from_dict(cfg).to_dict()
+
+
+def _next_version_number() -> int:
+    return (ModelVersion.objects.aggregate(m=Max("version"))["m"] or 0) + 1
+
+
+def _new_training_version(run: TrainingRun) -> ModelVersion:
+    parent = ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).first()
+    for _ in range(5):
+        try:
+            with transaction.atomic():
+                return ModelVersion.objects.create(
+                    version=_next_version_number(), status=ModelVersion.Status.TRAINING, parent=parent
+                )
+        except IntegrityError:
+            continue
+    raise RegistryError("could not allocate a version number")
+
+
+def start_training_run(
+    *, requested_by=None, trigger: str = "api", enqueue: bool = True
+) -> tuple[TrainingRun, bool]:
+    """Start a training run, or return the one in progress. Returns (run, created)."""
+    lock = training_lock()
+    for _ in range(20):
+        holder = lock.holder()
+        if holder is not None:
+            run = TrainingRun.objects.filter(pk=holder).first()
+            if run is not None and run.status in (TrainingRun.Status.QUEUED, TrainingRun.Status.RUNNING):
+                return run, False
+            if run is None:
+                # The holder's transaction may not be committed yet: look again shortly.
+                time.sleep(0.1)
+                if TrainingRun.objects.filter(pk=holder).exists():
+                    continue
+            # The holder finished or never existed (its creation rolled back) but the lock was not released.
+            lock.release(holder)
+            continue
+        # The lock is free: runs still marked queued/running have lost their lock (expired): orphans.
+        TrainingRun.objects.filter(status__in=[TrainingRun.Status.QUEUED, TrainingRun.Status.RUNNING]).update(
+            status=TrainingRun.Status.FAILED,
+            error="abandoned: its training lock expired without the run finishing",
+            finished_at=timezone.now(),
+        )
+        ModelVersion.objects.filter(
+            status=ModelVersion.Status.TRAINING, training_runs__status="failed"
+        ).update(status=ModelVersion.Status.FAILED, notes="training abandoned (lock expired)")
+        acquired_for = None
+        try:
+            with transaction.atomic():
+                run = TrainingRun.objects.create(
+                    status=TrainingRun.Status.QUEUED,
+                    requested_by=requested_by,
+                    trigger=trigger,
+                    config=effective_train_config(),
+                )
+                if not lock.acquire(run.pk):
+                    raise TrainingBusy("lost the race for the training lock")
+                acquired_for = run.pk
+                if enqueue:
+                    transaction.on_commit(lambda run_id=run.pk: _enqueue_or_fail(run_id))
+        except TrainingBusy:
+            continue
+        except BaseException:
+            if acquired_for is not None:
+                lock.release(acquired_for)
+            raise
+        return run, True
+    raise TrainingBusy("could not start a training run: the training lock is contended")
+
+
+def _enqueue_or_fail(run_id: int) -> None:
+    try:
+        enqueue_training(run_id)
+    except Exception as exc:  # broker down: do not leave a queued run holding the lock for its whole TTL
+        log.exception("could not queue training run %s", run_id)
+        fail_run(run_id, f"could not queue the training task: {type(exc).__name__}: {exc}")
+
+
+def enqueue_training(run_id: int) -> str:
+    """The chain train -> evaluate -> promote for one run. Returns the train task's id."""
+    # The task module calls into this one, so the tasks are imported where they are queued.
+    from workers.tasks.training import evaluate_model, promote_model, train_model
+
+    result = chain(train_model.s(run_id), evaluate_model.s(), promote_model.s()).apply_async()
+    task_id = result.parent.parent.id if result.parent and result.parent.parent else result.id
+    TrainingRun.objects.filter(pk=run_id).update(celery_task_id=task_id or "")
+    return task_id
+
+
+def _begin_attempt(run_id: int, lock: TrainingLock) -> TrainingRun | None:
+    """Claim the run for a new attempt. None when there is nothing to do (finished, or past training)."""
+    with transaction.atomic():
+        run = (
+            TrainingRun.objects.select_for_update(of=("self",)).select_related("model_version").get(pk=run_id)
+        )
+        if run.status in (TrainingRun.Status.SUCCEEDED, TrainingRun.Status.FAILED):
+            log.info("run %s already %s: nothing to do", run_id, run.status)
+            return None
+        holder = lock.holder()
+        if holder not in (None, run_id):
+            raise TrainingBusy(f"run {holder} holds the training lock")
+        if not lock.acquire(run_id):
+            raise TrainingBusy(f"run {lock.holder()} holds the training lock")
+        version = run.model_version
+        if version is not None and version.status not in (ModelVersion.Status.TRAINING,):
+            if version.status == ModelVersion.Status.FAILED:
+                version = None  # a failed version is never reused; a fresh one below
+            else:
+                # Training finished in an earlier attempt (the candidate exists): only evaluation is left.
+                return run
+        if version is None:
+            version = _new_training_version(run)
+        else:
+            version.metrics, version.notes = {}, f"restarted by attempt {run.attempt + 1}"
+            version.artifact_name = version.artifact_sha256 = ""
+            version.save(update_fields=["metrics", "notes", "artifact_name", "artifact_sha256"])
+        run.attempt += 1
+        run.status = TrainingRun.Status.RUNNING
+        run.started_at = run.started_at or timezone.now()
+        run.stage, run.epoch, run.epochs, run.progress, run.history, run.error = "snapshot", 0, 0, {}, [], ""
+        run.config = effective_train_config()
+        run.model_version = version
+        run.save()
+    return run
+
+
+def train_run(run_id: int, *, train_fn=None) -> int | None:
+    """Train for one run; returns the candidate version id (None when the run has nothing left to do).
+
+    Raises on failure; the task layer decides between retrying (transient) and `fail_run`.
+    """
+    lock = training_lock()
+    run = _begin_attempt(run_id, lock)
+    if run is None:
+        return None
+    version = run.model_version
+    if version.status == ModelVersion.Status.CANDIDATE:
+        return version.pk
+    removed = delete_temp_artifacts(f"run{run_id}-")
+    if removed:
+        log.info("run %s: removed %d temporary artifact(s) of earlier attempts", run_id, removed)
+    progress = ProgressWriter(run_id, run.attempt, lock)
+    timings: dict[str, float] = {}
+
+    with _timed(timings, "snapshot"):
+        progress.stage("snapshot")
+        snap = take_snapshot()
+        snap.window["eval_seed"] = version.version
+    with _timed(timings, "train"):
+        progress.stage("encode")
+        encoder = current_encoder()
+        model = _train_model(snap, TrainConfig.from_dict(run.config), encoder, progress, train_fn or train)
+    with _timed(timings, "evaluate"):
+        progress.stage("evaluate")
+        holdout, zero_shot = _evaluate_on_holdout(model, snap, encoder, seed=version.version)
+    with _timed(timings, "artifact"):
+        progress.stage("artifact")
+        blob = save_model_to_bytes(model)
+        name, sha = write_artifact(
+            blob,
+            f"{ARTIFACT_DIR}/v{version.version:05d}-run{run_id}-a{run.attempt}-"
+            f"{hashlib.sha256(blob).hexdigest()[:12]}.tandem",
+            temp_prefix=f"run{run_id}-a{run.attempt}",
+        )
+
+    train_metrics = {k: v for k, v in (model.metrics or {}).items() if k != "history"}
+    metrics = {
+        **clean_metrics(holdout),
+        "zero_shot": clean_metrics(zero_shot),
+        "train": clean_metrics(train_metrics),
+        "timings": {k: round(v, 3) for k, v in timings.items()},
+        "artifact_bytes": len(blob),
+    }
+    _record_candidate(
+        run,
+        window=snap.window,
+        metrics=metrics,
+        artifact=(name, sha),
+        encoder_version=model.encoder_version,
+        history=progress.history,
+    )
+    return version.pk
+
+
+@contextmanager
+def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
+    t = time.monotonic()
+    yield
+    timings[stage] = time.monotonic() - t
+
+
+def _train_model(snap: Snapshot, config: TrainConfig, encoder, progress: ProgressWriter, train_fn):
+    """Train on the snapshot with the section-embedding cache on disk, then share what it encoded."""
+    cache_path = settings.TRAINING_EMBEDDING_CACHE or None
+    try:
+        cache = EmbeddingCache(encoder, path=cache_path)
+    except Exception:  # an unreadable cache file only costs time
+        log.warning("embedding cache %s unreadable; starting empty", cache_path, exc_info=True)
+        cache = EmbeddingCache(encoder)
+    model = train_fn(snap.train, config, cache=cache, progress=progress)
+    if cache_path:
+        try:
+            cache.save()
+        except Exception:
+            log.warning("could not save the embedding cache", exc_info=True)
+    shared_cache(encoder).absorb(cache)  # evaluation and serving in this process reuse these vectors
+    return model
+
+
+def _evaluate_on_holdout(model, snap: Snapshot, encoder, *, seed: int) -> tuple[dict, dict]:
+    """(the model's, zero-shot cosine's) metrics on the snapshot's held-out slice."""
+    es = build_eval_set(
+        snap.holdout,
+        snap.resume_ids,
+        job_docs=lambda ids: {i: snap.jobs[i] for i in ids if i in snap.jobs},
+        resume_docs=lambda ids: {i: snap.resumes[i] for i in ids if i in snap.resumes},
+        seed=seed,
+    )
+    return evaluate_scores(es, model_scores(model, es)), evaluate_scores(es, zero_shot_scores(es, encoder))
+
+
+def _record_candidate(
+    run: TrainingRun,
+    *,
+    window: dict,
+    metrics: dict,
+    artifact: tuple[str, str],
+    encoder_version: str,
+    history: list[dict],
+) -> None:
+    """The version becomes `candidate`, unless a newer attempt took the run over (then its artifact goes)."""
+    name, sha = artifact
+    with transaction.atomic():
+        current = TrainingRun.objects.select_for_update().get(pk=run.pk)
+        if current.attempt != run.attempt or current.status != TrainingRun.Status.RUNNING:
+            model_storage().delete(name)
+            raise Superseded(f"run {run.pk} attempt {run.attempt} is no longer current")
+        ModelVersion.objects.filter(pk=run.model_version_id).update(
+            status=ModelVersion.Status.CANDIDATE,
+            config=run.config,
+            data_window=window,
+            metrics=metrics,
+            artifact_name=name,
+            artifact_sha256=sha,
+            encoder_version=encoder_version,
+            notes="",
+        )
+        TrainingRun.objects.filter(pk=run.pk).update(stage="compare", history=history)
+
+
+def fail_run(run_id: int, error: str) -> None:
+    """Mark the run failed (and its unfinished version); release the lock if the run holds it."""
+    with transaction.atomic():
+        run = TrainingRun.objects.select_for_update().filter(pk=run_id).first()
+        if run is None:
+            return
+        if run.status != TrainingRun.Status.SUCCEEDED:
+            run.status = TrainingRun.Status.FAILED
+            run.error = error[:5000]
+            run.finished_at = timezone.now()
+            run.save(update_fields=["status", "error", "finished_at"])
+        if run.model_version_id:
+            ModelVersion.objects.filter(pk=run.model_version_id, status=ModelVersion.Status.TRAINING).update(
+                status=ModelVersion.Status.FAILED, notes=f"training failed: {error}"[:5000]
+            )
+    delete_temp_artifacts(f"run{run_id}-")
+    training_lock().release(run_id)
+
+
+def finish_run(run_id: int) -> None:
+    TrainingRun.objects.filter(pk=run_id).exclude(status=TrainingRun.Status.FAILED).update(
+        status=TrainingRun.Status.SUCCEEDED, stage="done", finished_at=timezone.now()
+    )
+    training_lock().release(run_id)
