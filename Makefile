@@ -1,6 +1,6 @@
 # Tandem: two commands do everything on a fresh machine.
 #   make demo   create .venv, migrate SQLite, load sample data, train, print matches, serve on 127.0.0.1:8000
-#   make test   the whole suite against the real PostgreSQL and Redis (started here when down)
+#   make test   lint, then the whole suite against the real PostgreSQL and Redis (started here when down)
 
 PYTHON ?= python3.11
 VENV ?= .venv
@@ -37,9 +37,11 @@ demo: install
 	CELERY_TASK_ALWAYS_EAGER=1 $(PY) manage.py demo
 	CELERY_TASK_ALWAYS_EAGER=1 $(PY) manage.py runserver 127.0.0.1:8000 --noreload
 
-test: install services
+test: lint services
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest $(PYTEST_ARGS)
 
+# ruff: style, imports, complexity (C90, PLR0912, PLR0915) and unused noqa (RUF100); the same hooks run
+# before each commit with `pre-commit install` (.pre-commit-config.yaml).
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .

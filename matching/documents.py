@@ -14,6 +14,7 @@ from typing import Any
 from ml.types import InteractionEvent, JobDoc, ResumeDoc
 from recruiting.models import Interaction, Job, Resume
 
+# What the model reads of each document (`.values()` names; the recruiting app owns which fields exist).
 JOB_VALUES = (
     "id",
     "title",
@@ -84,33 +85,23 @@ def resume_doc_from_values(row: Mapping[str, Any]) -> ResumeDoc:
     )
 
 
+def _values_of(obj: Job | Resume, names: Iterable[str]) -> dict[str, Any]:
+    """`.values(*names)` for one instance: "candidate__location" follows the relation, as the ORM does."""
+    out = {}
+    for name in names:
+        value: Any = obj
+        for part in name.split("__"):
+            value = getattr(value, "pk" if part == "id" else part)
+        out[name] = value
+    return out
+
+
 def job_doc(job: Job) -> JobDoc:
-    return job_doc_from_values(
-        {
-            "id": job.pk,
-            "title": job.title,
-            "description": job.description,
-            "required_skills": job.required_skills,
-            "nice_to_have_skills": job.nice_to_have_skills,
-            "location": job.location,
-            "remote": job.remote,
-            "organization__name": job.organization.name,
-        }
-    )
+    return job_doc_from_values(_values_of(job, JOB_VALUES))
 
 
 def resume_doc(resume: Resume) -> ResumeDoc:
-    return resume_doc_from_values(
-        {
-            "id": resume.pk,
-            "headline": resume.headline,
-            "summary": resume.summary,
-            "skills": resume.skills,
-            "experience": resume.experience,
-            "education": resume.education,
-            "candidate__location": resume.candidate.location,
-        }
-    )
+    return resume_doc_from_values(_values_of(resume, RESUME_VALUES))
 
 
 def interaction_event(interaction: Interaction) -> InteractionEvent:
