@@ -13,7 +13,6 @@ from django.utils import timezone
 from ml.types import INTERACTION_STRENGTH
 from recruiting.validators import validate_education, validate_experience, validate_string_list
 
-
 # The field lists of each document, defined once: services assign only the writable fields, the API
 # serializers, the bulk import columns and the admin are derived from them. Order is the API's order.
 JOB_FIELDS = (
@@ -43,7 +42,14 @@ RESUME_FIELDS = (
 )
 CANDIDATE_FIELDS = ("external_id", "full_name", "email", "location")
 # The fields hashed into `content_hash`: a change to any of them marks the document for re-embedding.
-JOB_CONTENT_FIELDS = ("title", "description", "required_skills", "nice_to_have_skills", "location", "seniority")
+JOB_CONTENT_FIELDS = (
+    "title",
+    "description",
+    "required_skills",
+    "nice_to_have_skills",
+    "location",
+    "seniority",
+)
 RESUME_CONTENT_FIELDS = ("headline", "summary", "skills", "experience", "education", "full_text")
 
 
@@ -273,6 +279,8 @@ class Interaction(models.Model):
 
 
 assert set(INTERACTION_STRENGTH) == set(Interaction.Kind.values), "kinds and strengths must agree"
-assert {f.name for f in Job._meta.fields} >= {*JOB_FIELDS, *JOB_CONTENT_FIELDS}, "job field lists name model fields"
+assert {f.name for f in Job._meta.fields} >= {*JOB_FIELDS, *JOB_CONTENT_FIELDS}, (
+    "job field lists name model fields"
+)
 assert {f.name for f in Resume._meta.fields} >= {*RESUME_FIELDS, *RESUME_CONTENT_FIELDS}, "resume field lists"
 assert {f.name for f in Candidate._meta.fields} >= set(CANDIDATE_FIELDS), "candidate field list"
