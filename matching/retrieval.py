@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from django.conf import settings
+from django.db.models import QuerySet
 
 from matching import documents, selectors
 from matching.embedding import ensure_document_vector
@@ -36,6 +37,7 @@ from matching.index import LoadedIndex, load_vectors, loaded_indexes
 from matching.models import DocumentVector, VectorIndex
 from matching.selectors import ActiveModel
 from matching.seniority import infer_seniority
+from ml.types import JobDoc, ResumeDoc
 from recruiting.models import Job, Resume
 
 log = logging.getLogger(__name__)
@@ -182,65 +184,82 @@ def _rerank(
     return out
 
 
+@dataclass
+class _Query:
+    """The query document, prepared for stage 1: its vector in the chosen space and that space's index."""
+
+    doc: JobDoc | ResumeDoc
+    target_kind: str  # the kind ranked: "resume" for a job's candidates, "job" for a resume's jobs
+    encoder: object
+    space: str
+    vector: np.ndarray
+    embedded: bool  # the vector was computed for this request
+    index: LoadedIndex | None
+    timings: dict[str, float]
+
+
+def _prepare(am: ActiveModel, obj: Job | Resume, doc: JobDoc | ResumeDoc, *, target_kind: str) -> _Query:
+    t = time.perf_counter()
+    encoder = current_encoder()
+    space = _choose_space(am, target_kind, encoder_space(encoder))
+    query_kind = "job" if target_kind == "resume" else "resume"
+    vector, embedded = _query_vector(am, space, query_kind, obj, doc, encoder)
+    index = loaded_indexes.get(space, target_kind)
+    timings = {"prepare": (time.perf_counter() - t) * 1000}
+    return _Query(doc, target_kind, encoder, space, vector, embedded, index, timings)
+
+
 def _ranking(
-    *,
-    am,
-    encoder,
-    space: str,
-    target_kind: str,
-    index: LoadedIndex | None,
-    query_doc,
-    query_vec,
-    embedded_query: bool,
-    accept,
-    pool_ids,
+    am: ActiveModel,
+    query: _Query,
+    pool: QuerySet,
+    accept: Callable[[list[int]], set[int]],
     docs_by_id: Callable[[list[int]], dict],
     k: int,
-    timings: dict,
 ) -> Ranking:
+    """Stage 1 over the index (hits accepted by `accept`, or the filtered `pool` scanned), then stage 2."""
+
+    def pool_ids(limit: int) -> list[int] | None:
+        ids = list(pool.values_list("pk", flat=True)[: limit + 1])
+        return None if len(ids) > limit else ids
+
+    index, timings = query.index, query.timings
     t = time.perf_counter()
-    hits = retrieve(index, query_vec, max(k, rerank_k()), accept, pool_ids)
+    hits = retrieve(index, query.vector, max(k, rerank_k()), accept, pool_ids)
     if index is not None:
-        hits = _exact_similarities(index, space, target_kind, hits, query_vec)
+        hits = _exact_similarities(index, query.space, query.target_kind, hits, query.vector)
     timings["retrieve"] = (time.perf_counter() - t) * 1000
     t = time.perf_counter()
     by_id = docs_by_id([i for i, _ in hits])
     hits = [(i, s) for i, s in hits if i in by_id]  # erased between the index and now
-    items = _rerank(am, query_doc, [by_id[i] for i, _ in hits], hits, query_is_job=target_kind == "resume")[
-        :k
-    ]
+    docs = [by_id[i] for i, _ in hits]
+    items = _rerank(am, query.doc, docs, hits, query_is_job=query.target_kind == "resume")[:k]
     timings["rerank"] = (time.perf_counter() - t) * 1000
     return Ranking(
         model_tag=am.tag,
         model_version=am.number,
-        encoder=encoder.version,
-        space=space,
+        encoder=query.encoder.version,
+        space=query.space,
         backend=index.backend if index else "none",
         generation=index.generation if index else 0,
         indexed=len(index.index) if index else 0,
         reranked=len(hits),
         items=items,
-        embedded_query=embedded_query,
-        pending_embeddings=selectors.pending_embeddings(target_kind),
+        embedded_query=query.embedded,
+        pending_embeddings=selectors.pending_embeddings(query.target_kind),
         notes=list(am.notes),
         timings_ms=timings,
     )
 
 
 # --------------------------------------------------------------------------------------- endpoints
-def rank_candidates(job: Job, *, user, k: int = 20, filters: Filters | None = None, am=None) -> Ranking:
+def rank_candidates(
+    job: Job, *, user, k: int = 20, filters: Filters | None = None, am: ActiveModel | None = None
+) -> Ranking:
     """Resumes for `job` from the pool `user` sees, best first."""
     filters = filters or Filters()
-    timings: dict[str, float] = {}
-    t = time.perf_counter()
     am = am or selectors.active_model()
-    encoder = current_encoder()
-    espace = encoder_space(encoder)
-    jdoc = documents.job_doc(job)
-    space = _choose_space(am, "resume", espace)
-    qvec, embedded = _query_vector(am, space, "job", job, jdoc, encoder)
-    index = loaded_indexes.get(space, "resume")
-    timings["prepare"] = (time.perf_counter() - t) * 1000
+    query = _prepare(am, job, documents.job_doc(job), target_kind="resume")
     pool = filter_candidates(selectors.candidate_pool(user), job, filters)
 
     def accept(ids: list[int]) -> set[int]:
@@ -256,61 +275,19 @@ def rank_candidates(job: Job, *, user, k: int = 20, filters: Filters | None = No
             if infer_seniority(headline, exp) in filters.seniority
         }
 
-    def pool_ids(limit: int) -> list[int] | None:
-        ids = list(pool.values_list("pk", flat=True)[: limit + 1])
-        return None if len(ids) > limit else ids
-
-    return _ranking(
-        am=am,
-        encoder=encoder,
-        space=space,
-        target_kind="resume",
-        index=index,
-        query_doc=jdoc,
-        query_vec=qvec,
-        embedded_query=embedded,
-        accept=accept,
-        pool_ids=pool_ids,
-        docs_by_id=documents.resumes_by_id,
-        k=k,
-        timings=timings,
-    )
+    return _ranking(am, query, pool, accept, documents.resumes_by_id, k)
 
 
-def rank_jobs(resume: Resume, *, user, k: int = 20, filters: Filters | None = None, am=None) -> Ranking:
+def rank_jobs(
+    resume: Resume, *, user, k: int = 20, filters: Filters | None = None, am: ActiveModel | None = None
+) -> Ranking:
     """Open jobs for `resume` among those `user` sees, best first."""
     filters = filters or Filters()
-    timings: dict[str, float] = {}
-    t = time.perf_counter()
     am = am or selectors.active_model()
-    encoder = current_encoder()
-    espace = encoder_space(encoder)
-    rdoc = documents.resume_doc(resume)
-    space = _choose_space(am, "job", espace)
-    qvec, embedded = _query_vector(am, space, "resume", resume, rdoc, encoder)
-    index = loaded_indexes.get(space, "job")
-    timings["prepare"] = (time.perf_counter() - t) * 1000
+    query = _prepare(am, resume, documents.resume_doc(resume), target_kind="job")
     pool = filter_jobs(selectors.job_pool(user), resume, filters)
 
     def accept(ids: list[int]) -> set[int]:
         return set(pool.filter(pk__in=ids).values_list("pk", flat=True))
 
-    def pool_ids(limit: int) -> list[int] | None:
-        ids = list(pool.values_list("pk", flat=True)[: limit + 1])
-        return None if len(ids) > limit else ids
-
-    return _ranking(
-        am=am,
-        encoder=encoder,
-        space=space,
-        target_kind="job",
-        index=index,
-        query_doc=rdoc,
-        query_vec=qvec,
-        embedded_query=embedded,
-        accept=accept,
-        pool_ids=pool_ids,
-        docs_by_id=documents.jobs_by_id,
-        k=k,
-        timings=timings,
-    )
+    return _ranking(am, query, pool, accept, documents.jobs_by_id, k)
