@@ -20,7 +20,7 @@ import numpy as np
 
 from bench._protocol import Split, _history
 from ml import metrics as M
-from ml.splits import time_split
+from ml.data.splits import time_split
 
 SYN_METRICS = ("auc", "ndcg@10", "mrr", "recall@50")
 

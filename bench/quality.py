@@ -37,8 +37,10 @@ from bench._protocol import METRICS, evaluate, leave_last_out, with_label_noise,
 from bench._synthetic import SYN_METRICS, auc_ci, evaluate_synthetic, synthetic_split  # noqa: E402
 from bench._tandem import ORACLE, TANDEM_ROWS, TandemRow  # noqa: E402
 from ml import metrics as M  # noqa: E402
-from ml.kandij import DEFAULT_DIR, load_kandij  # noqa: E402
+from ml.data.kandij import load_kandij  # noqa: E402
 
+# the kandij-job-views folder: --data-dir, else $TANDEM_KANDIJ_DIR, else where this machine keeps it
+DEFAULT_DATA_DIR = os.environ.get("TANDEM_KANDIJ_DIR", "/work/shared/data/kandij-job-views")
 SECTION = "## Quality (bench/quality.py)"
 RESULTS_JSON = ROOT / "bench" / "results" / "quality.json"
 RESULTS_MD = ROOT / "docs" / "results.md"
@@ -66,7 +68,11 @@ QUICK_SYNTHETIC = dict(n_jobs=80, n_resumes=200, n_interactions=800)
 
 def parse_args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--data-dir", default=str(DEFAULT_DIR), help="kandij-job-views folder (read in place)")
+    ap.add_argument(
+        "--data-dir",
+        default=DEFAULT_DATA_DIR,
+        help="kandij-job-views folder, read in place (default: $TANDEM_KANDIJ_DIR or /work/shared/data/kandij-job-views)",
+    )
     ap.add_argument("--quick", action="store_true", help="tiny subset, < 2 minutes (plumbing check)")
     ap.add_argument("--rows", default=",".join(ALL_ROWS), help=f"comma list of rows: {','.join(ALL_ROWS)}")
     ap.add_argument("--noise", default="0,0.2,0.4", help="training-label noise rates; 0 must be one of them")
@@ -285,7 +291,7 @@ def paired_real(per_case: dict, rows: list[str], masks: dict, boot: int) -> dict
 
 
 def run_synthetic(args, rows, cache, noise_levels, bar) -> dict:
-    from ml.synthetic import make_synthetic
+    from ml.data.synthetic import make_synthetic
 
     size = dict(QUICK_SYNTHETIC) if args.quick else {}
     out = {"levels": {}, "size": ", ".join(f"{k}={v}" for k, v in size.items()) or "make_synthetic defaults"}
@@ -392,6 +398,7 @@ def _run_scope(meta: dict) -> str:
 
 
 def markdown(result: dict) -> str:
+    """The "## Quality" section of docs/results.md: run line, real-task tables, synthetic table, verdicts."""
     meta, real, syn = result["meta"], result.get("real"), result.get("synthetic")
     L = [SECTION, ""]
     L.append(
@@ -405,140 +412,12 @@ def markdown(result: dict) -> str:
     L.append(time_split_line(result))
     L.append("")
     if real:
-        L.append(
-            f"**Real task (kandij job views, leave-last-new-job-out).** {real['n_applicants']} applicants, "
-            f"{real['n_jobs']} jobs, {real['n_views']} views; {real['n_test']} test applicants "
-            f"({real['n_test_cold']} with a cold test job ranked among {real['n_cold_jobs']} cold jobs, "
-            f"{real['n_test_warm']} warm ranked among the {real['n_warm_jobs']} warm jobs minus their own; "
-            f"{real['n_test_profile']} with a profile). Mean over applicants, 95% bootstrap interval; "
-            "ties broken at random (exact expectation). Noise: that share of training views moved to random warm "
-            "jobs (seeded), test cases unchanged."
-        )
-        L.append("")
-        lv0 = real["levels"].get("0.0", {})
-        L.append(
-            "| row | NDCG@10 (all) | Recall@10 | Recall@50 | MRR | NDCG@10 profile | NDCG@10 cold | NDCG@10 warm "
-            "| fit s (CPU s) | fit peak MB | score s |"
-        )
-        L.append("|---|---|---|---|---|---|---|---|---|---|---|")
-        for key, row in lv0.items():
-            if "absent" in row:
-                L.append(
-                    f"| {ROW_NAMES[key]} | absent: does not build here (see below) |  |  |  |  |  |  |  |  |  |"
-                )
-                continue
-            a = row["metrics"]
-            L.append(
-                f"| {ROW_NAMES[key]} | {fmt_ci(a['all']['ndcg@10'])} | {fmt_ci(a['all']['recall@10'])} | "
-                f"{fmt_ci(a['all']['recall@50'])} | {fmt_ci(a['all']['mrr'])} | {fmt(a['profile']['ndcg@10'][0])} | "
-                f"{fmt(a['cold']['ndcg@10'][0])} | {fmt(a['warm']['ndcg@10'][0])} | {row['fit_seconds']:.1f}"
-                f"{_cpu(row)} | "
-                f"{row['fit_peak_mb']:.0f} | {row['score_seconds']:.1f} |"
-            )
-        L.append("")
-        p0 = real.get("paired", {}).get("0.0")
-        if p0:
-            L.append(
-                "Paired per-applicant difference, full network minus the best peer on that metric (95% bootstrap):"
-            )
-            L.append("")
-            L.append("| metric | best peer | all | profile | cold | warm |")
-            L.append("|---|---|---|---|---|---|")
-            for m in METRICS:
-                d = p0[m]["vs_best_by_subset"]
-                cells = " | ".join(
-                    f"{d[s]['mean']:+.4f} [{d[s]['lo']:+.4f}, {d[s]['hi']:+.4f}]" for s in SUBSETS
-                )
-                L.append(f"| {m} | {ROW_NAMES[p0[m]['best_peer']]} | {cells} |")
-            L.append("")
-        rates = sorted(real["levels"], key=float)
-        if len(rates) > 1:
-            L.append(
-                "Noise on the real task (all applicants): value at each noise rate and its change vs 0% (negative = lost):"
-            )
-            L.append("")
-            head = " | ".join(f"NDCG@10 {int(float(r) * 100)}%" for r in rates)
-            head2 = " | ".join(f"R@50 {int(float(r) * 100)}%" for r in rates)
-            loss = " | ".join(f"ΔNDCG@10 {int(float(r) * 100)}% vs 0%" for r in rates if float(r) > 0)
-            L.append(f"| row | {head} | {loss} | {head2} |")
-            L.append("|---|" + "---|" * (2 * len(rates) + len(rates) - 1))
-            for key in lv0:
-                if "absent" in lv0[key]:
-                    continue
-                vals = [real["levels"][r].get(key, {}).get("metrics", {}).get("all", {}) for r in rates]
-                nd = " | ".join(fmt(v.get("ndcg@10", [np.nan])[0]) for v in vals)
-                rc = " | ".join(fmt(v.get("recall@50", [np.nan])[0]) for v in vals)
-                ls = " | ".join(
-                    fmt_signed(-result["noise_loss"]["real_ndcg@10"].get(key, {}).get(r, np.nan))
-                    for r in rates
-                    if float(r) > 0
-                )
-                L.append(f"| {ROW_NAMES[key]} | {nd} | {ls} | {rc} |")
-            L.append("")
+        L += _markdown_real(real)
+        L += _markdown_real_paired(real)
+        L += _markdown_real_noise(real, result)
     if syn:
-        rates = sorted(syn["levels"], key=float)
-        L.append(
-            f"**Synthetic set (ml.synthetic, {syn['size']}; time split 80/20).** Methods train on observed labels "
-            f"(flipped at the noise rate); held-out pairs are judged by their TRUE label. AUC pooled over "
-            f"{syn['n_test_pairs']} held-out pairs; NDCG@10, MRR, Recall@50 per resume over all jobs it did not touch "
-            f"in training ({syn['n_ranked_resumes']} resumes with a truly positive held-out job). 95% bootstrap."
-        )
-        L.append("")
-        noisy = [r for r in rates if float(r) > 0]
-        pct = {r: f"{int(float(r) * 100)}%" for r in rates}
-        extra = [f"AUC {pct[r]}" for r in noisy] + [f"NDCG@10 {pct[r]}" for r in noisy]
-        extra += [f"ΔAUC {pct[r]}" for r in noisy] + [f"ΔNDCG@10 {pct[r]}" for r in noisy]
-        head = [
-            "row",
-            "AUC 0% [95% CI]",
-            "NDCG@10 0% [95% CI]",
-            "MRR 0%",
-            "Recall@50 0%",
-            *extra,
-            "fit s (0%)",
-        ]
-        L.append("| " + " | ".join(head) + " |")
-        L.append("|" + "---|" * len(head))
-        lv0 = syn["levels"][rates[0]]
-        nl = result.get("noise_loss", {})
-        for key, row in lv0.items():
-            if "absent" in row:
-                L.append(f"| {ROW_NAMES[key]} | absent |" + " |" * (len(head) - 2))
-                continue
-            a = row["metrics"]
-            cells = [fmt(syn["levels"][r][key]["metrics"]["auc"][0]) for r in noisy]
-            cells += [fmt(syn["levels"][r][key]["metrics"]["ndcg@10"][0]) for r in noisy]
-            cells += [fmt_signed(-nl.get("synthetic_auc", {}).get(key, {}).get(r, np.nan)) for r in noisy]
-            cells += [fmt_signed(-nl.get("synthetic_ndcg@10", {}).get(key, {}).get(r, np.nan)) for r in noisy]
-            L.append(
-                f"| {ROW_NAMES[key]} | {fmt_ci(a['auc'])} | {fmt_ci(a['ndcg@10'])} | {fmt(a['mrr'][0])} | "
-                f"{fmt(a['recall@50'][0])} | " + " | ".join(cells) + f" | {row['fit_seconds']:.1f} |"
-            )
-        L.append("")
-        L.append("Δ = value at that noise rate minus the value at 0% (negative = lost).")
-        L.append("")
-    cap = meta.get("tandem_max_minutes_real")
-    if real and any(k in TANDEM_ROWS for k in meta["rows"]):
-        runs = []
-        for r in sorted(real["levels"], key=float):
-            for k in TANDEM_ROWS:
-                t = real["levels"][r].get(k, {}).get("tuned", {})
-                if t:
-                    runs.append(f"{k} {int(float(r) * 100)}%: {t.get('epochs_run')}/{t.get('epochs')}")
-        L.append(
-            "Tandem rows: `ml.network.train` with TrainConfig defaults plus the row's view/co-teaching flags, "
-            + (
-                f"each fit capped at {cap:g} min wall clock on the real task and {cap / 4:g} min on the synthetic "
-                "set (TrainConfig.max_minutes, a safety net for the 20-minute budget: a fit that hit it shows fewer "
-                "epochs than configured below). "
-                if cap
-                else "no time cap. "
-            )
-            + "Epochs completed on the real task: "
-            + "; ".join(runs)
-            + "."
-        )
-        L.append("")
+        L += _markdown_synthetic(syn, result)
+    L += _markdown_tandem_runs(meta, real)
     L.append("**Verdicts**")
     L.append("")
     for v in result["verdicts"]:
@@ -552,6 +431,155 @@ def markdown(result: dict) -> str:
     )
     L.append("")
     return "\n".join(L)
+
+
+def _markdown_real(real: dict) -> list[str]:
+    """The real task's description and its table at 0% noise."""
+    L = [
+        f"**Real task (kandij job views, leave-last-new-job-out).** {real['n_applicants']} applicants, "
+        f"{real['n_jobs']} jobs, {real['n_views']} views; {real['n_test']} test applicants "
+        f"({real['n_test_cold']} with a cold test job ranked among {real['n_cold_jobs']} cold jobs, "
+        f"{real['n_test_warm']} warm ranked among the {real['n_warm_jobs']} warm jobs minus their own; "
+        f"{real['n_test_profile']} with a profile). Mean over applicants, 95% bootstrap interval; "
+        "ties broken at random (exact expectation). Noise: that share of training views moved to random warm "
+        "jobs (seeded), test cases unchanged.",
+        "",
+    ]
+    lv0 = real["levels"].get("0.0", {})
+    L.append(
+        "| row | NDCG@10 (all) | Recall@10 | Recall@50 | MRR | NDCG@10 profile | NDCG@10 cold | NDCG@10 warm "
+        "| fit s (CPU s) | fit peak MB | score s |"
+    )
+    L.append("|---|---|---|---|---|---|---|---|---|---|---|")
+    for key, row in lv0.items():
+        if "absent" in row:
+            L.append(
+                f"| {ROW_NAMES[key]} | absent: does not build here (see below) |  |  |  |  |  |  |  |  |  |"
+            )
+            continue
+        a = row["metrics"]
+        L.append(
+            f"| {ROW_NAMES[key]} | {fmt_ci(a['all']['ndcg@10'])} | {fmt_ci(a['all']['recall@10'])} | "
+            f"{fmt_ci(a['all']['recall@50'])} | {fmt_ci(a['all']['mrr'])} | {fmt(a['profile']['ndcg@10'][0])} | "
+            f"{fmt(a['cold']['ndcg@10'][0])} | {fmt(a['warm']['ndcg@10'][0])} | {row['fit_seconds']:.1f}"
+            f"{_cpu(row)} | "
+            f"{row['fit_peak_mb']:.0f} | {row['score_seconds']:.1f} |"
+        )
+    L.append("")
+    return L
+
+
+def _markdown_real_paired(real: dict) -> list[str]:
+    """Full network minus the best peer, per metric and subset, at 0% noise."""
+    p0 = real.get("paired", {}).get("0.0")
+    if not p0:
+        return []
+    L = [
+        "Paired per-applicant difference, full network minus the best peer on that metric (95% bootstrap):",
+        "",
+        "| metric | best peer | all | profile | cold | warm |",
+        "|---|---|---|---|---|---|",
+    ]
+    for m in METRICS:
+        d = p0[m]["vs_best_by_subset"]
+        cells = " | ".join(f"{d[s]['mean']:+.4f} [{d[s]['lo']:+.4f}, {d[s]['hi']:+.4f}]" for s in SUBSETS)
+        L.append(f"| {m} | {ROW_NAMES[p0[m]['best_peer']]} | {cells} |")
+    L.append("")
+    return L
+
+
+def _markdown_real_noise(real: dict, result: dict) -> list[str]:
+    """Each row's NDCG@10 and Recall@50 at every noise rate, and what it lost against 0%."""
+    rates = sorted(real["levels"], key=float)
+    if len(rates) <= 1:
+        return []
+    L = [
+        "Noise on the real task (all applicants): value at each noise rate and its change vs 0% (negative = lost):",
+        "",
+    ]
+    head = " | ".join(f"NDCG@10 {int(float(r) * 100)}%" for r in rates)
+    head2 = " | ".join(f"R@50 {int(float(r) * 100)}%" for r in rates)
+    loss = " | ".join(f"ΔNDCG@10 {int(float(r) * 100)}% vs 0%" for r in rates if float(r) > 0)
+    L.append(f"| row | {head} | {loss} | {head2} |")
+    L.append("|---|" + "---|" * (2 * len(rates) + len(rates) - 1))
+    lv0 = real["levels"].get("0.0", {})
+    for key in lv0:
+        if "absent" in lv0[key]:
+            continue
+        vals = [real["levels"][r].get(key, {}).get("metrics", {}).get("all", {}) for r in rates]
+        nd = " | ".join(fmt(v.get("ndcg@10", [np.nan])[0]) for v in vals)
+        rc = " | ".join(fmt(v.get("recall@50", [np.nan])[0]) for v in vals)
+        ls = " | ".join(
+            fmt_signed(-result["noise_loss"]["real_ndcg@10"].get(key, {}).get(r, np.nan))
+            for r in rates
+            if float(r) > 0
+        )
+        L.append(f"| {ROW_NAMES[key]} | {nd} | {ls} | {rc} |")
+    L.append("")
+    return L
+
+
+def _markdown_synthetic(syn: dict, result: dict) -> list[str]:
+    """The synthetic set's description and one table: 0% with intervals, then each noise rate and its loss."""
+    rates = sorted(syn["levels"], key=float)
+    L = [
+        f"**Synthetic set (ml.data.synthetic, {syn['size']}; time split 80/20).** Methods train on observed labels "
+        f"(flipped at the noise rate); held-out pairs are judged by their TRUE label. AUC pooled over "
+        f"{syn['n_test_pairs']} held-out pairs; NDCG@10, MRR, Recall@50 per resume over all jobs it did not touch "
+        f"in training ({syn['n_ranked_resumes']} resumes with a truly positive held-out job). 95% bootstrap.",
+        "",
+    ]
+    noisy = [r for r in rates if float(r) > 0]
+    pct = {r: f"{int(float(r) * 100)}%" for r in rates}
+    extra = [f"AUC {pct[r]}" for r in noisy] + [f"NDCG@10 {pct[r]}" for r in noisy]
+    extra += [f"ΔAUC {pct[r]}" for r in noisy] + [f"ΔNDCG@10 {pct[r]}" for r in noisy]
+    head = ["row", "AUC 0% [95% CI]", "NDCG@10 0% [95% CI]", "MRR 0%", "Recall@50 0%", *extra, "fit s (0%)"]
+    L.append("| " + " | ".join(head) + " |")
+    L.append("|" + "---|" * len(head))
+    lv0 = syn["levels"][rates[0]]
+    nl = result.get("noise_loss", {})
+    for key, row in lv0.items():
+        if "absent" in row:
+            L.append(f"| {ROW_NAMES[key]} | absent |" + " |" * (len(head) - 2))
+            continue
+        a = row["metrics"]
+        cells = [fmt(syn["levels"][r][key]["metrics"]["auc"][0]) for r in noisy]
+        cells += [fmt(syn["levels"][r][key]["metrics"]["ndcg@10"][0]) for r in noisy]
+        cells += [fmt_signed(-nl.get("synthetic_auc", {}).get(key, {}).get(r, np.nan)) for r in noisy]
+        cells += [fmt_signed(-nl.get("synthetic_ndcg@10", {}).get(key, {}).get(r, np.nan)) for r in noisy]
+        L.append(
+            f"| {ROW_NAMES[key]} | {fmt_ci(a['auc'])} | {fmt_ci(a['ndcg@10'])} | {fmt(a['mrr'][0])} | "
+            f"{fmt(a['recall@50'][0])} | " + " | ".join(cells) + f" | {row['fit_seconds']:.1f} |"
+        )
+    L += ["", "Δ = value at that noise rate minus the value at 0% (negative = lost).", ""]
+    return L
+
+
+def _markdown_tandem_runs(meta: dict, real: dict | None) -> list[str]:
+    """How the Tandem rows were configured and capped, and how many epochs each fit completed."""
+    cap = meta.get("tandem_max_minutes_real")
+    if not (real and any(k in TANDEM_ROWS for k in meta["rows"])):
+        return []
+    runs = []
+    for r in sorted(real["levels"], key=float):
+        for k in TANDEM_ROWS:
+            t = real["levels"][r].get(k, {}).get("tuned", {})
+            if t:
+                runs.append(f"{k} {int(float(r) * 100)}%: {t.get('epochs_run')}/{t.get('epochs')}")
+    return [
+        "Tandem rows: `ml.network.train` with TrainConfig defaults plus the row's view/co-teaching flags, "
+        + (
+            f"each fit capped at {cap:g} min wall clock on the real task and {cap / 4:g} min on the synthetic "
+            "set (TrainConfig.max_minutes, a safety net for the 20-minute budget: a fit that hit it shows fewer "
+            "epochs than configured below). "
+            if cap
+            else "no time cap. "
+        )
+        + "Epochs completed on the real task: "
+        + "; ".join(runs)
+        + ".",
+        "",
+    ]
 
 
 def time_split_line(result: dict) -> str:

@@ -198,9 +198,9 @@ def bench_ann(sizes: list[int], n_queries: int) -> list[dict]:
 def bench_rerank(reps: int = 30) -> dict:
     import torch
 
+    from ml.data.synthetic import make_synthetic
     from ml.embedding import EmbeddingCache, get_encoder
     from ml.network import TrainConfig, train
-    from ml.synthetic import make_synthetic
 
     torch.set_num_threads(2)
     print(f"\n== rerank of 200 candidates with the co-teaching model ({load()})", flush=True)
@@ -339,6 +339,13 @@ def bench_embedding() -> dict:
 
 
 # --------------------------------------------------------------------------------------- API
+API_TITLES = ["Python developer", "Backend engineer", "Data engineer", "Nurse", "Accountant", "Sales manager",
+              "Frontend developer", "DevOps engineer", "Product manager", "Data scientist"]  # fmt: skip
+API_SKILLS = ["python", "django", "postgresql", "kubernetes", "react", "typescript", "aws", "sql", "excel",
+              "nursing", "sales", "docker", "spark", "java", "go"]  # fmt: skip
+API_CITIES = ["Berlin", "Hamburg", "Munich", "Paris", "London", "Remote"]
+
+
 def bench_api(n_resumes: int, n_jobs: int = 40) -> dict:
     """/candidates end to end over HTTP on 127.0.0.1 (Django runserver), 100k resumes in PostgreSQL."""
     import django
@@ -348,11 +355,9 @@ def bench_api(n_resumes: int, n_jobs: int = 40) -> dict:
     from django.contrib.auth import get_user_model
     from rest_framework.authtoken.models import Token
 
-    from matching import cache as mcache
-    from matching.embedding_services import current_encoder, encoder_space
+    from matching.encoders import current_encoder, encoder_space
     from matching.index import build_index
-    from matching.models import DocumentVector
-    from recruiting.models import Candidate, Job, Membership, Organization, Resume
+    from recruiting.models import Membership, Organization
 
     assert django.VERSION
     enc = current_encoder()
@@ -361,69 +366,9 @@ def bench_api(n_resumes: int, n_jobs: int = 40) -> dict:
     user, _ = get_user_model().objects.get_or_create(username="bench-recruiter")
     Membership.objects.get_or_create(user=user, organization=org)
     token, _ = Token.objects.get_or_create(user=user)
-    have = Resume.objects.filter(candidate__organization=org).count()
     rng = np.random.default_rng(11)
-    titles = ["Python developer", "Backend engineer", "Data engineer", "Nurse", "Accountant", "Sales manager",
-              "Frontend developer", "DevOps engineer", "Product manager", "Data scientist"]  # fmt: skip
-    skills = ["python", "django", "postgresql", "kubernetes", "react", "typescript", "aws", "sql", "excel",
-              "nursing", "sales", "docker", "spark", "java", "go"]  # fmt: skip
-    cities = ["Berlin", "Hamburg", "Munich", "Paris", "London", "Remote"]
-    if have < n_resumes:
-        model = VectorModel()
-        todo = n_resumes - have
-        for s in tqdm(range(0, todo, 5000), desc="seed resumes"):
-            m = min(5000, todo - s)
-            cands = Candidate.objects.bulk_create(
-                [
-                    Candidate(organization=org, full_name=f"B{have + s + i}", location=cities[(s + i) % 6])
-                    for i in range(m)
-                ]
-            )
-            resumes = []
-            for i, c in enumerate(cands):
-                t = titles[rng.integers(0, len(titles))]
-                sk = list(rng.choice(skills, 4, replace=False))
-                exp = [
-                    {
-                        "title": t,
-                        "company": f"Co {i % 97}",
-                        "start": str(2010 + i % 12),
-                        "description": f"{t} work",
-                    }
-                ]
-                r = Resume(
-                    candidate=c, headline=t, summary=f"{t} with {', '.join(sk)}", skills=sk, experience=exp
-                )
-                r.content_hash = r.compute_content_hash()
-                resumes.append(r)
-            resumes = Resume.objects.bulk_create(resumes)
-            vecs = model.sample(m, seed=1000 + s)
-            DocumentVector.objects.bulk_create(
-                [
-                    DocumentVector(
-                        kind="resume",
-                        resume=r,
-                        space=space,
-                        content_hash=r.content_hash,
-                        dim=DIM,
-                        vector=v.tobytes(),
-                    )
-                    for r, v in zip(resumes, vecs, strict=True)
-                ],
-                batch_size=2500,
-            )
-    jobs = list(Job.objects.filter(organization=org).order_by("pk")[:n_jobs])
-    for i in range(len(jobs), n_jobs):
-        t = titles[i % len(titles)]
-        jobs.append(
-            Job.objects.create(
-                organization=org,
-                title=f"{t} #{i}",
-                description=f"We hire a {t.lower()}.",
-                required_skills=list(rng.choice(skills, 3, replace=False)),
-                location=cities[i % 6],
-            )
-        )
+    _seed_resumes(org, space, n_resumes, rng)
+    jobs = _api_jobs(org, n_jobs, rng)
     with connection.cursor() as cur:
         cur.execute("ANALYZE")  # what autovacuum does after a bulk load; the planner needs the statistics
     t = time.perf_counter()
@@ -431,6 +376,99 @@ def bench_api(n_resumes: int, n_jobs: int = 40) -> dict:
     build_s = time.perf_counter() - t
     print(f"   index: {idx.kind_label}, {len(idx):,} vectors, built in {build_s:.1f}s", flush=True)
     connection.close()
+
+    timings = _time_candidates_api(token.key, jobs)
+    out = {
+        "resumes": n_resumes,
+        "index": idx.kind_label,
+        "index_build_s": round(build_s, 1),
+        "uncached_first": lat(timings["cold"]),
+        "uncached_warm": lat(timings["warm"]),
+        "cached": lat(timings["cached"]),
+        "last_retrieval": timings["breakdown"],
+        "server": "manage.py runserver --nothreading --noreload, DEBUG=0, urllib client, 127.0.0.1",
+        "load": load(),
+    }
+    print(f"   {json.dumps(out, indent=1)}", flush=True)
+    return out
+
+
+def _seed_resumes(org, space: str, n_resumes: int, rng: np.random.Generator) -> None:
+    """Top the organization up to ``n_resumes`` resumes, each with a stored synthetic vector in ``space``."""
+    from matching.models import DocumentVector
+    from recruiting.models import Candidate, Resume
+
+    have = Resume.objects.filter(candidate__organization=org).count()
+    if have >= n_resumes:
+        return
+    model = VectorModel()
+    todo = n_resumes - have
+    for s in tqdm(range(0, todo, 5000), desc="seed resumes"):
+        m = min(5000, todo - s)
+        cands = Candidate.objects.bulk_create(
+            [
+                Candidate(organization=org, full_name=f"B{have + s + i}", location=API_CITIES[(s + i) % 6])
+                for i in range(m)
+            ]
+        )
+        resumes = []
+        for i, c in enumerate(cands):
+            t = API_TITLES[rng.integers(0, len(API_TITLES))]
+            sk = list(rng.choice(API_SKILLS, 4, replace=False))
+            exp = [
+                {
+                    "title": t,
+                    "company": f"Co {i % 97}",
+                    "start": str(2010 + i % 12),
+                    "description": f"{t} work",
+                }
+            ]
+            r = Resume(
+                candidate=c, headline=t, summary=f"{t} with {', '.join(sk)}", skills=sk, experience=exp
+            )
+            r.content_hash = r.compute_content_hash()
+            resumes.append(r)
+        resumes = Resume.objects.bulk_create(resumes)
+        vecs = model.sample(m, seed=1000 + s)
+        DocumentVector.objects.bulk_create(
+            [
+                DocumentVector(
+                    kind="resume",
+                    resume=r,
+                    space=space,
+                    content_hash=r.content_hash,
+                    dim=DIM,
+                    vector=v.tobytes(),
+                )
+                for r, v in zip(resumes, vecs, strict=True)
+            ],
+            batch_size=2500,
+        )
+
+
+def _api_jobs(org, n_jobs: int, rng: np.random.Generator) -> list:
+    """The organization's first ``n_jobs`` jobs, created when missing."""
+    from recruiting.models import Job
+
+    jobs = list(Job.objects.filter(organization=org).order_by("pk")[:n_jobs])
+    for i in range(len(jobs), n_jobs):
+        t = API_TITLES[i % len(API_TITLES)]
+        jobs.append(
+            Job.objects.create(
+                organization=org,
+                title=f"{t} #{i}",
+                description=f"We hire a {t.lower()}.",
+                required_skills=list(rng.choice(API_SKILLS, 3, replace=False)),
+                location=API_CITIES[i % 6],
+            )
+        )
+    return jobs
+
+
+def _time_candidates_api(token_key: str, jobs: list) -> dict:
+    """Latencies of /api/jobs/{id}/candidates/ against a local runserver: uncached with cold section vectors,
+    cached (Redis), then uncached in the warm process."""
+    from matching import cache as mcache
 
     port = 8765 + (os.getpid() % 200)
     env = {**os.environ, "DEBUG": "0", "LOG_LEVEL": "WARNING", "ALLOWED_HOSTS": "127.0.0.1"}
@@ -448,28 +486,16 @@ def bench_api(n_resumes: int, n_jobs: int = 40) -> dict:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
-    import urllib.request
 
     def get(path):
-        req = urllib.request.Request(
-            f"http://127.0.0.1:{port}{path}", headers={"Authorization": f"Token {token.key}"}
-        )
-        t0 = time.perf_counter()
-        with urllib.request.urlopen(req, timeout=120) as resp:
-            body = json.loads(resp.read())
-        return time.perf_counter() - t0, body
+        return _get_json(f"http://127.0.0.1:{port}{path}", token_key)
 
     try:
-        for _ in range(120):
-            try:
-                get(f"/api/jobs/{jobs[0].pk}/candidates/?k=20")
-                break
-            except Exception:  # noqa: BLE001 - server still starting
-                time.sleep(1)
+        _wait_for_server(get, jobs[0].pk)
         get(f"/api/jobs/{jobs[1].pk}/candidates/?k=20")  # warm-up: encoder, index, model
         mcache.client.reset()
         mcache.invalidate_all()
-        cold, warm, cached, breakdown = [], [], [], None
+        cold, warm, cached = [], [], []
         for j in tqdm(jobs[2:], desc="uncached (cold sections)"):
             dt, body = get(f"/api/jobs/{j.pk}/candidates/?k=20")
             assert not body["cached"] and len(body["results"]) == 20
@@ -488,19 +514,27 @@ def bench_api(n_resumes: int, n_jobs: int = 40) -> dict:
     finally:
         server.terminate()
         server.wait(timeout=30)
-    out = {
-        "resumes": n_resumes,
-        "index": idx.kind_label,
-        "index_build_s": round(build_s, 1),
-        "uncached_first": lat(cold),
-        "uncached_warm": lat(warm),
-        "cached": lat(cached),
-        "last_retrieval": breakdown,
-        "server": "manage.py runserver --nothreading --noreload, DEBUG=0, urllib client, 127.0.0.1",
-        "load": load(),
-    }
-    print(f"   {json.dumps(out, indent=1)}", flush=True)
-    return out
+    return {"cold": cold, "warm": warm, "cached": cached, "breakdown": breakdown}
+
+
+def _get_json(url: str, token_key: str) -> tuple[float, dict]:
+    """(seconds, decoded body) of one authenticated GET."""
+    import urllib.request
+
+    req = urllib.request.Request(url, headers={"Authorization": f"Token {token_key}"})
+    t0 = time.perf_counter()
+    with urllib.request.urlopen(req, timeout=120) as resp:
+        body = json.loads(resp.read())
+    return time.perf_counter() - t0, body
+
+
+def _wait_for_server(get, job_pk: int) -> None:
+    for _ in range(120):
+        try:
+            get(f"/api/jobs/{job_pk}/candidates/?k=20")
+            return
+        except Exception:  # server still starting
+            time.sleep(1)
 
 
 # --------------------------------------------------------------------------------------- report

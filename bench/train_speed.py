@@ -25,10 +25,10 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from ml.data.splits import time_split  # noqa: E402
+from ml.data.synthetic import make_synthetic  # noqa: E402
 from ml.embedding import EmbeddingCache, HashingEncoder  # noqa: E402
 from ml.metrics import auc, ndcg_at_k  # noqa: E402
-from ml.splits import time_split  # noqa: E402
-from ml.synthetic import make_synthetic  # noqa: E402
 from ml.textview import embed_sections  # noqa: E402
 
 
@@ -131,6 +131,20 @@ def run_one(net, name, train_data, test_data, pairs, truth, cache, config_kw, n_
     }
 
 
+def parse_overrides(pairs: list[str]) -> dict:
+    """``--set k=v`` values: None, an int, a float, or else the string."""
+    extra = {}
+    for kv in pairs:
+        k, v = kv.split("=", 1)
+        extra[k] = None if v == "None" else int(v) if v.lstrip("-").isdigit() else v
+        if isinstance(extra[k], str):
+            try:
+                extra[k] = float(v)
+            except ValueError:
+                pass
+    return extra
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="10000,100000", help="interaction counts")
@@ -147,15 +161,7 @@ def main():
     variants = [("new", new)]
     if args.baseline:
         variants.insert(0, (f"base({args.baseline})", load_baseline(args.baseline)))
-    extra = {}
-    for kv in args.set:
-        k, v = kv.split("=", 1)
-        extra[k] = None if v == "None" else int(v) if v.lstrip("-").isdigit() else v
-        if isinstance(extra[k], str):
-            try:
-                extra[k] = float(v)
-            except ValueError:
-                pass
+    extra = parse_overrides(args.set)
     rows = []
     for n in [int(x) for x in args.sizes.split(",")]:
         syn = make_synthetic(max(10, n // 100), max(10, n // 10), n, label_noise=0.2, seed=0)

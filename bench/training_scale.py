@@ -3,7 +3,7 @@
     .venv/bin/python bench/training_scale.py                 # 1/100 and 1/10 of the platform
     .venv/bin/python bench/training_scale.py --scales 1      # the full platform (10k jobs, 100k resumes, 1M events)
 
-What runs: `matching.registry.train_run` (the function the `train_model` Celery task calls) on a synthetic
+What runs: `matching.training.runs.train_run` (the function the `train_model` Celery task calls) on a synthetic
 platform written into PostgreSQL (database `tandem_bench`, created and migrated here; DATABASE_URL overrides).
 Full size = 10,000 jobs, 100,000 resumes, 1,000,000 interactions (ml.synthetic: occupations, seniority,
 skills, hidden taste, 20% flipped labels, Zipf-like activity over 180 days); 1/10 and 1/100 scale all three.
@@ -101,7 +101,7 @@ def load_platform(scale: float, seed: int = 0) -> dict:
     """Synthetic platform -> PostgreSQL through COPY. Returns sizes and seconds."""
     from django.db import connection
 
-    from ml.synthetic import make_synthetic
+    from ml.data.synthetic import make_synthetic
 
     n = {k: max(10, int(round(v * scale))) for k, v in FULL.items()}
     t0 = time.perf_counter()
@@ -199,7 +199,7 @@ def load_platform(scale: float, seed: int = 0) -> dict:
 
 def prefill_cache(encoder):
     """Every section text of every document in the DB, as the training will see them, -> cache."""
-    from matching.conversion import iter_job_docs, iter_resume_docs
+    from matching.documents import iter_job_docs, iter_resume_docs
     from ml.embedding import EmbeddingCache
     from ml.textview import job_section_texts, resume_section_texts
 
@@ -247,22 +247,54 @@ class StageClock:
 def run_scale(scale: float, *, max_minutes: float | None, epochs: int | None) -> dict:
     import shutil
 
-    from django.conf import settings
-
-    from matching import embedding_services, registry
-    from matching.models import ModelVersion
-    from ml.network import train
+    from matching import encoders
 
     shutil.rmtree(os.environ["MODEL_STORAGE_ROOT"], ignore_errors=True)  # the DB restarts its ids below
     print(f"[scale {scale}] generating and loading the platform…", flush=True)
     sizes = load_platform(scale)
     print(f"[scale {scale}] {sizes}", flush=True)
     encoder = RandomUnitEncoder()
-    embedding_services._encoder = encoder
+    encoders._encoder = encoder
     t0 = time.perf_counter()
     cache = prefill_cache(encoder)
     prefill_s = time.perf_counter() - t0
     print(f"[scale {scale}] cache pre-filled with {len(cache)} texts in {prefill_s:.0f}s", flush=True)
+
+    _override_training_config(max_minutes, epochs)
+    clock = StageClock()
+    epoch_seconds: list[float] = []
+    train_fn = _clocked_train_fn(scale, clock, epoch_seconds, cache)
+    run, version, total = _train_once(clock, train_fn)
+    m = version.metrics
+    result = {
+        "scale": scale,
+        "sizes": sizes,
+        "prefill_cache_s": round(prefill_s, 1),
+        "cache_texts": len(cache),
+        "encoder_calls_during_training": encoder.calls,
+        "config": {
+            k: run.config.get(k)
+            for k in ("epochs", "batch_size", "hidden", "max_minutes", "knn", "fanout", "num_threads")
+        },
+        "epochs_done": run.epoch,
+        "stopped_early": bool(m.get("train", {}).get("stopped_early")),
+        "seconds_per_epoch": _seconds_per_epoch(epoch_seconds, clock),
+        "stages": clock.stages,
+        "total_s": round(total, 1),
+        "peak_rss_mb": max(s["peak_rss_mb"] for s in clock.stages.values()),
+        "holdout": {
+            k: m.get(k) for k in ("ndcg_at_10", "mrr", "recall_at_50", "auc", "gauc", "n_queries", "n_pairs")
+        },
+        "zero_shot_random_vectors": {k: m.get("zero_shot", {}).get(k) for k in ("ndcg_at_10", "auc")},
+        "artifact_bytes": m.get("artifact_bytes"),
+        "data_window": version.data_window,
+    }
+    print(json.dumps(result, indent=1), flush=True)
+    return result
+
+
+def _override_training_config(max_minutes: float | None, epochs: int | None) -> None:
+    from django.conf import settings
 
     overrides = {}
     if max_minutes:
@@ -270,8 +302,11 @@ def run_scale(scale: float, *, max_minutes: float | None, epochs: int | None) ->
     if epochs:
         overrides["epochs"] = epochs
     settings.TRAINING_CONFIG = {**settings.TRAINING_CONFIG, **overrides}
-    clock = StageClock()
-    epoch_seconds: list[float] = []
+
+
+def _clocked_train_fn(scale: float, clock: StageClock, epoch_seconds: list[float], prefilled):
+    """``ml.network.train`` on the pre-filled cache, marking the encode/graph/training stages on ``clock``."""
+    from ml.network import train
 
     def train_fn(data, config, *, cache: object = None, progress=None):
         def on_progress(p):
@@ -287,9 +322,20 @@ def run_scale(scale: float, *, max_minutes: float | None, epochs: int | None) ->
         clock.start("encode")
         return train(data, config, cache=prefilled, progress=on_progress)
 
-    prefilled = cache
-    # Stage boundaries inside train_run come from its ProgressWriter.stage calls.
-    original_stage = registry.ProgressWriter.stage
+    return train_fn
+
+
+def _train_once(clock: StageClock, train_fn):
+    """One training run through the real service; the service's own stage marks start the other stages.
+    Returns (run, the version it trained, wall seconds)."""
+    from django.conf import settings
+
+    from matching.models import ModelVersion
+    from matching.redis_client import redis_client
+    from matching.training import runs
+    from matching.training.progress import ProgressWriter
+
+    original_stage = ProgressWriter.stage
 
     def stage(self, name, **kw):
         mapping = {"snapshot": "snapshot", "evaluate": "evaluation", "artifact": "artifact"}
@@ -297,54 +343,31 @@ def run_scale(scale: float, *, max_minutes: float | None, epochs: int | None) ->
             clock.start(mapping[name])
         return original_stage(self, name, **kw)
 
-    registry.ProgressWriter.stage = stage
-    registry.redis_client().delete(settings.TRAINING_LOCK_KEY)
-    run, _ = registry.start_training_run(enqueue=False, trigger="bench")
+    ProgressWriter.stage = stage
+    redis_client().delete(settings.TRAINING_LOCK_KEY)
+    run, _ = runs.start_training_run(enqueue=False, trigger="bench")
     t_all = time.perf_counter()
     try:
-        version_id = registry.train_run(run.pk, train_fn=train_fn)
+        version_id = runs.train_run(run.pk, train_fn=train_fn)
     except BaseException as exc:
-        registry.fail_run(run.pk, f"bench: {type(exc).__name__}: {exc}")
+        runs.fail_run(run.pk, f"bench: {type(exc).__name__}: {exc}")
         raise
     finally:
         clock.stop()
-        registry.ProgressWriter.stage = original_stage
+        ProgressWriter.stage = original_stage
     total = time.perf_counter() - t_all
-    registry.finish_run(run.pk)
-    version = ModelVersion.objects.get(pk=version_id)
+    runs.finish_run(run.pk)
     run.refresh_from_db()
-    m = version.metrics
-    epochs_done = run.epoch
+    return run, ModelVersion.objects.get(pk=version_id), total
+
+
+def _seconds_per_epoch(epoch_seconds: list[float], clock: StageClock) -> float | None:
     per_epoch = None
     if len(epoch_seconds) >= 2:
         per_epoch = (epoch_seconds[-1] - epoch_seconds[0]) / (len(epoch_seconds) - 1)
     elif epoch_seconds and "training" in clock.stages:
         per_epoch = clock.stages["training"]["seconds"] / max(1, len(epoch_seconds))
-    result = {
-        "scale": scale,
-        "sizes": sizes,
-        "prefill_cache_s": round(prefill_s, 1),
-        "cache_texts": len(cache),
-        "encoder_calls_during_training": encoder.calls,
-        "config": {
-            k: run.config.get(k)
-            for k in ("epochs", "batch_size", "hidden", "max_minutes", "knn", "fanout", "num_threads")
-        },
-        "epochs_done": epochs_done,
-        "stopped_early": bool(m.get("train", {}).get("stopped_early")),
-        "seconds_per_epoch": round(per_epoch, 1) if per_epoch else None,
-        "stages": clock.stages,
-        "total_s": round(total, 1),
-        "peak_rss_mb": max(s["peak_rss_mb"] for s in clock.stages.values()),
-        "holdout": {
-            k: m.get(k) for k in ("ndcg_at_10", "mrr", "recall_at_50", "auc", "gauc", "n_queries", "n_pairs")
-        },
-        "zero_shot_random_vectors": {k: m.get("zero_shot", {}).get(k) for k in ("ndcg_at_10", "auc")},
-        "artifact_bytes": m.get("artifact_bytes"),
-        "data_window": version.data_window,
-    }
-    print(json.dumps(result, indent=1), flush=True)
-    return result
+    return round(per_epoch, 1) if per_epoch else None
 
 
 STAGE_ORDER = ("snapshot", "encode", "graph", "training", "evaluation", "artifact")
@@ -355,7 +378,7 @@ def write_markdown(results: list[dict], meta: dict) -> None:
     out.write(f"{SECTION}\n\n")
     out.write(
         "Written by `bench/training_scale.py` (raw figures: `bench/results/training_scale.json`). The real training "
-        "service (`matching.registry.train_run`, what the `train_model` task runs) on a synthetic platform in "
+        "service (`matching.training.runs.train_run`, what the `train_model` task runs) on a synthetic platform in "
         "PostgreSQL; embeddings cached (every section text pre-filled in the cache with a random unit vector, so "
         "MiniLM never runs; that cost is not in the table). Peak = growth of the resident set above its level at "
         "the start of the stage; peak RSS = the process's high-water mark in that stage. "

@@ -22,7 +22,7 @@ import tempfile
 
 import torch
 
-from .network import MatchingModel
+from .network.model import MatchingModel
 
 MAGIC = b"TNDMML01"
 FORMAT_VERSION = 2

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
@@ -117,6 +118,28 @@ class JobSide:
         self.company, self.place, self.state = company, place, state  # (n,) int64 key ids, -1 unknown
         self.tfidf = tfidf  # csr (n, V)
         self.degree_index = degree_index  # (n,) index into the stored training jobs, -1 not there
+
+
+@dataclass
+class _ResumeSide:
+    """The distinct resumes of a set of pairs (``inverse``: per pair, its position among them)."""
+
+    inverse: np.ndarray
+    stored: np.ndarray  # index among the training resumes, -1 unseen (empty history)
+    tfidf: sp.csr_matrix  # own text
+    place: np.ndarray  # own city key, -1 unknown
+    state: np.ndarray
+
+
+@dataclass
+class _Queries:
+    """Distinct (resume, fold) pairs, each with its history jobs (CSR: ``history_jobs[hptr[q]:hptr[q+1]]``)."""
+
+    inverse: np.ndarray  # per pair, its query
+    resume: np.ndarray  # per query, its position among the distinct resumes
+    history_jobs: np.ndarray
+    hptr: np.ndarray
+    n_hist: np.ndarray
 
 
 class HistoryFeatures:
@@ -238,7 +261,19 @@ class HistoryFeatures:
         if m == 0:
             return out
         fold = np.full(m, -1, np.int64) if fold is None else np.asarray(fold, np.int64)
-        # resume side: stored resume index (-1: unseen, empty history), own text and place
+        res = self._resume_side(resume_docs, pr)
+        q = self._queries(res, fold)
+        # per-pair scalars
+        out[:, 13] = (jobs.place[pj] >= 0) & (jobs.place[pj] == res.place[res.inverse])
+        out[:, 14] = (jobs.state[pj] >= 0) & (jobs.state[pj] == res.state[res.inverse])
+        out[:, 16] = np.log1p(q.n_hist[q.inverse])
+        out[:, 17] = q.n_hist[q.inverse] > 0
+        out[:, 18] = np.log1p(self._degree(jobs.degree_index[pj], fold))
+        self._history_kernels(jobs, pj, res, q, max_cells, out)
+        return out
+
+    def _resume_side(self, resume_docs: Sequence[ResumeDoc], pr: np.ndarray) -> _ResumeSide:
+        """The pairs' distinct resumes: stored index (-1: unseen, empty history), own text and place."""
         ur, r_inv = np.unique(pr, return_inverse=True)
         docs = [resume_docs[i] for i in ur]
         stored = np.array([self.resume_index.get(d.id, -1) for d in docs], np.int64)
@@ -246,14 +281,16 @@ class HistoryFeatures:
         own_places = [place_keys(d.location) for d in docs]
         own_place = np.array([self._key("p:" + p if p else "", False) for p, _ in own_places], np.int64)
         own_state = np.array([self._key("s:" + s if s else "", False) for _, s in own_places], np.int64)
-        # queries = distinct (resume, fold)
-        qkey = r_inv.astype(np.int64) * (self.n_folds + 2) + (fold + 1)
+        return _ResumeSide(r_inv, stored, own_tf, own_place, own_state)
+
+    def _queries(self, res: _ResumeSide, fold: np.ndarray) -> _Queries:
+        """Distinct (resume, fold) queries and each one's history: the stored resume's edges not in that fold."""
+        qkey = res.inverse.astype(np.int64) * (self.n_folds + 2) + (fold + 1)
         uq, q_inv = np.unique(qkey, return_inverse=True)
-        q_r = uq // (self.n_folds + 2)  # index into ur
+        q_r = uq // (self.n_folds + 2)  # index into the distinct resumes
         q_f = uq % (self.n_folds + 2) - 1
-        # history per query (edges of the stored resume whose fold != q_f)
         hq, hj = [], []
-        sr = stored[q_r]
+        sr = res.stored[q_r]
         for qi in range(len(uq)):
             s = sr[qi]
             if s < 0:
@@ -269,30 +306,28 @@ class HistoryFeatures:
         n_hist = np.bincount(hq, minlength=len(uq))
         hptr = np.zeros(len(uq) + 1, np.int64)
         np.cumsum(n_hist, out=hptr[1:])
-        H = self.jobs
-        # per-pair scalars
-        out[:, 13] = (jobs.place[pj] >= 0) & (jobs.place[pj] == own_place[r_inv])
-        out[:, 14] = (jobs.state[pj] >= 0) & (jobs.state[pj] == own_state[r_inv])
-        out[:, 16] = np.log1p(n_hist[q_inv])
-        out[:, 17] = n_hist[q_inv] > 0
-        out[:, 18] = np.log1p(self._degree(jobs.degree_index[pj], fold))
-        # chunks of queries; per chunk the distinct jobs of its pairs x its history jobs
+        return _Queries(q_inv, q_r, hj, hptr, n_hist)
+
+    def _history_kernels(self, jobs, pj, res: _ResumeSide, q: _Queries, max_cells: int, out) -> None:
+        """Kernel features in chunks of queries; per chunk the distinct jobs of its pairs x its history jobs,
+        at most about ``max_cells`` of them."""
+        n_q = len(q.resume)
         n_jobs = len(jobs.company)
-        order = np.argsort(q_inv, kind="stable")
-        qstart = np.searchsorted(q_inv[order], np.arange(len(uq) + 1))
+        order = np.argsort(q.inverse, kind="stable")
+        qstart = np.searchsorted(q.inverse[order], np.arange(n_q + 1))
+        hptr = q.hptr
         q0 = 0
-        while q0 < len(uq):
+        while q0 < n_q:
             q1 = q0 + 1
-            while q1 < len(uq):
+            while q1 < n_q:
                 n_uj = min(qstart[q1 + 1] - qstart[q0], n_jobs)
                 if n_uj * max(1, hptr[q1 + 1] - hptr[q0]) > max_cells:
                     break
                 q1 += 1
             sel = order[qstart[q0] : qstart[q1]]
-            self._chunk(jobs, pj[sel], q_inv[sel] - q0, sel, q_r[q0:q1], own_tf, hj[hptr[q0] : hptr[q1]],
-                        hptr[q0 : q1 + 1] - hptr[q0], H, out)  # fmt: skip
+            self._chunk(jobs, pj[sel], q.inverse[sel] - q0, sel, q.resume[q0:q1], res.tfidf,
+                        q.history_jobs[hptr[q0] : hptr[q1]], hptr[q0 : q1 + 1] - hptr[q0], self.jobs, out)  # fmt: skip
             q0 = q1
-        return out
 
     def _chunk(self, jobs, pj, pq, sel, q_r, own_tf, hj, hptr, H, out):
         uj, j_inv = np.unique(pj, return_inverse=True)

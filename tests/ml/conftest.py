@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 import torch
 
+from ml.data.splits import time_split
+from ml.data.synthetic import make_synthetic
 from ml.embedding import EmbeddingCache, HashingEncoder, get_encoder
 from ml.network import TrainConfig, train
-from ml.splits import time_split
-from ml.synthetic import make_synthetic
 
 torch.set_num_threads(1)
 

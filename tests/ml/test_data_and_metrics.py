@@ -7,9 +7,9 @@ import math
 import numpy as np
 import pytest
 
+from ml.data.splits import cold_start_split, time_split
+from ml.data.synthetic import make_synthetic
 from ml.metrics import auc, bootstrap_ci, grouped_auc, mrr, ndcg_at_k, paired_difference, recall_at_k
-from ml.splits import cold_start_split, time_split
-from ml.synthetic import make_synthetic
 
 
 def test_ranking_metrics_by_hand():

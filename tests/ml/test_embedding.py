@@ -58,8 +58,8 @@ def test_text_hash_is_sha256():
 
 def test_end_to_end_with_real_minilm(minilm):
     """Small train on real MiniLM vectors: the model records the encoder version and serves explanations."""
+    from ml.data.synthetic import make_synthetic
     from ml.network import TrainConfig, train
-    from ml.synthetic import make_synthetic
 
     syn = make_synthetic(40, 100, 600, label_noise=0.1, seed=3)
     cache = EmbeddingCache(minilm)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from ml.data.splits import cold_start_split
 from ml.embedding import EmbeddingCache
 from ml.metrics import auc, ndcg_at_k
 from ml.network import TrainConfig, estimate_noise, train
 from ml.relation import REL
-from ml.splits import cold_start_split
 
 from .conftest import index_pairs
 

@@ -10,7 +10,10 @@ import pytest
 import torch
 
 from ml.artifacts import FORMAT_VERSION, ArtifactError, load_model_from_bytes, save_model_to_bytes
-from ml.network import MatchingModel, _pair_keys, _Pairs, _sample_negatives, aggregate_interactions
+from ml.network import MatchingModel, aggregate_interactions
+from ml.network.sampling import LabelledPairs as _Pairs
+from ml.network.sampling import pair_keys as _pair_keys
+from ml.network.sampling import sample_resume_negatives as _sample_negatives
 from ml.relation import REL
 from ml.textview import N_SECTIONS, pair_similarity_features, similarity_features
 from ml.types import InteractionEvent, JobDoc, MatchingData, ResumeDoc

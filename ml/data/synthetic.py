@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .types import INTERACTION_STRENGTH, InteractionEvent, JobDoc, MatchingData, ResumeDoc
+from ..types import INTERACTION_STRENGTH, InteractionEvent, JobDoc, MatchingData, ResumeDoc
 
 OCCUPATIONS: dict[str, dict] = {
     "backend": {
@@ -250,7 +250,23 @@ def make_synthetic(
     sparsity: exponent of the Zipf-like activity weights (0 = uniform activity).
     related_fraction: share of candidate pairs drawn from the same or an adjacent occupation.
     """
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(seed)  # one generator, drawn from in this order: documents, pairs, events
+    syn = _documents(n_jobs, n_resumes, latent_weight, seed, rng)
+    syn.params = dict(
+        n_jobs=n_jobs, n_resumes=n_resumes, n_interactions=n_interactions, label_noise=label_noise,
+        sparsity=sparsity, related_fraction=related_fraction, positive_rate=positive_rate, seed=seed,
+    )  # fmt: skip
+    pairs = _candidate_pairs(syn, n_interactions, sparsity, related_fraction, rng)
+    f = syn.fit_score(pairs)
+    syn.theta = float(np.quantile(f, 1.0 - positive_rate))
+    _observe(syn, pairs, f > syn.theta, label_noise, days, rng)
+    return syn
+
+
+def _documents(
+    n_jobs: int, n_resumes: int, latent_weight: float, seed: int, rng: np.random.Generator
+) -> SyntheticData:
+    """Hidden occupation, seniority and taste of every job and resume, and the documents that show the first two."""
     names = list(OCCUPATIONS)
     n_occ = len(names)
     job_occ = rng.integers(0, n_occ, n_jobs)
@@ -261,6 +277,32 @@ def make_synthetic(
     resumes = [_make_resume(i, names[res_occ[i]], int(res_sen[i]), rng, names) for i in range(n_resumes)]
     job_lat = rng.normal(size=(n_jobs, 4))
     res_lat = rng.normal(size=(n_resumes, 4))
+    return SyntheticData(
+        data=MatchingData(jobs, resumes, [], meta={"source": "synthetic", "seed": seed}),
+        clean_mask=np.zeros(0, dtype=bool),
+        job_occ=job_occ,
+        resume_occ=res_occ,
+        job_sen=job_sen,
+        resume_sen=res_sen,
+        job_latent=job_lat,
+        resume_latent=res_lat,
+        theta=0.0,
+        latent_weight=latent_weight,
+    )
+
+
+def _candidate_pairs(
+    syn: SyntheticData,
+    n_interactions: int,
+    sparsity: float,
+    related_fraction: float,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """(m, 2) distinct [job, resume] pairs: Zipf-like activity on both sides, ``related_fraction`` of them with a
+    resume of the same or an adjacent occupation."""
+    n_jobs, n_resumes = len(syn.job_occ), len(syn.resume_occ)
+    names = list(OCCUPATIONS)
+    n_occ = len(names)
 
     # activity (sparsity): Zipf-like weights over a random permutation of items
     def weights(n):
@@ -272,7 +314,9 @@ def make_synthetic(
     related = np.eye(n_occ, dtype=bool)
     for a, b in ADJACENT:
         related[names.index(a), names.index(b)] = related[names.index(b), names.index(a)] = True
-    by_occ = [np.flatnonzero(related[res_occ, o]) for o in range(n_occ)]  # resumes related to occupation o
+    by_occ = [
+        np.flatnonzero(related[syn.resume_occ, o]) for o in range(n_occ)
+    ]  # resumes related to occupation o
 
     n_target = min(n_interactions, n_jobs * n_resumes // 2)
     seen: set[tuple[int, int]] = set()
@@ -284,7 +328,7 @@ def make_synthetic(
         rel = rng.random(m) < related_fraction
         for j, r, want_rel in zip(js, rs, rel, strict=True):
             if want_rel:
-                cand = by_occ[job_occ[j]]
+                cand = by_occ[syn.job_occ[j]]
                 r = cand[int(rng.integers(0, len(cand)))] if len(cand) else r
             key = (int(j), int(r))
             if key in seen:
@@ -293,33 +337,27 @@ def make_synthetic(
             pairs.append(key)
             if len(pairs) >= n_target:
                 break
-    pairs_arr = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
-    syn = SyntheticData(
-        data=MatchingData(jobs, resumes, [], meta={"source": "synthetic", "seed": seed}),
-        clean_mask=np.zeros(0, dtype=bool),
-        job_occ=job_occ,
-        resume_occ=res_occ,
-        job_sen=job_sen,
-        resume_sen=res_sen,
-        job_latent=job_lat,
-        resume_latent=res_lat,
-        theta=0.0,
-        latent_weight=latent_weight,
-        params=dict(
-            n_jobs=n_jobs, n_resumes=n_resumes, n_interactions=n_interactions, label_noise=label_noise,
-            sparsity=sparsity, related_fraction=related_fraction, positive_rate=positive_rate, seed=seed,
-        ),
-    )  # fmt: skip
-    f = syn.fit_score(pairs_arr)
-    syn.theta = float(np.quantile(f, 1.0 - positive_rate))
-    truth = f > syn.theta
-    flip = rng.random(len(pairs_arr)) < label_noise
+    return np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+
+
+def _observe(
+    syn: SyntheticData,
+    pairs: np.ndarray,
+    truth: np.ndarray,
+    label_noise: float,
+    days: float,
+    rng: np.random.Generator,
+) -> None:
+    """One event per pair, in random time order over ``days``, its kind following the true label, a
+    ``label_noise`` share flipped; sets ``syn.data.interactions`` and ``syn.clean_mask``."""
+    flip = rng.random(len(pairs)) < label_noise
     observed = truth ^ flip
-    ts = np.sort(rng.uniform(0, days * 86400.0, len(pairs_arr))) + 1.7e9
-    order = rng.permutation(len(pairs_arr))  # random pair order in time
+    ts = np.sort(rng.uniform(0, days * 86400.0, len(pairs))) + 1.7e9
+    order = rng.permutation(len(pairs))  # random pair order in time
+    jobs, resumes = syn.data.jobs, syn.data.resumes
     events = []
     for t, k in zip(ts, order, strict=True):
-        j, r = pairs_arr[k]
+        j, r = pairs[k]
         if observed[k]:
             kind = POS_KINDS[min(len(POS_KINDS) - 1, int(rng.geometric(0.55)) - 1)]
         else:
@@ -328,4 +366,3 @@ def make_synthetic(
         events.append(InteractionEvent(jobs[j].id, resumes[r].id, kind, float(t)))
     syn.data.interactions = events
     syn.clean_mask = ~flip[order]
-    return syn

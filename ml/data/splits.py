@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .types import MatchingData
+from ..types import MatchingData
 
 
 def time_split(

@@ -1,9 +1,5 @@
-"""Relation view of MV-CoN: a typed job/resume/skill/category/location graph encoded with an R-GCN.
-
-Why plain ``torch.sparse`` and not torch-geometric / DGL: neither is installed (and the CPU torch pin makes
-adding them costly), and at Tandem's size (10^3-10^5 nodes, 10^5-10^6 edges) one sparse-dense matmul per layer
-is all an R-GCN needs. All relations are packed into ONE block matrix ``A`` of shape (N, R*N) so that a layer is
-``H' = act(H W_0 + A @ stack_r(H W_r))``: a single ``torch.sparse.mm`` per layer.
+"""The typed job/resume/skill/category/location graph of the relation view: built from documents, training
+interactions and frozen embeddings; masked per fold in training, extended by cold-start documents in serving.
 
 Graph contents (``RELATIONS`` lists every directed relation; a message flows from column node to row node):
   * job/resume <-> skill, category, location (content structure; a cold item attaches through these);
@@ -16,48 +12,20 @@ Graph contents (``RELATIONS`` lists every directed relation; a message flows fro
 Leakage during training: if the pair being scored is itself an edge, the GNN can read the label off the graph.
 We split the training interaction edges into ``n_folds`` folds; a batch of fold-k pairs is scored on the graph
 WITHOUT fold-k interaction edges (``adjacency(fold=k)``). Serving uses all edges (``adjacency(None)``).
-Adjacency rows are normalised per relation (weighted mean over neighbours, R-GCN's 1/|N_r(i)|).
 """
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import torch
-from torch import nn
 
-from .embedding import EmbeddingCache
-from .types import JobDoc, ResumeDoc
-
-NODE_TYPES = ("job", "resume", "skill", "category", "location")
-JOB, RESUME, SKILL, CATEGORY, LOCATION = range(5)
-
-RELATIONS = (
-    "job<-skill", "skill<-job", "resume<-skill", "skill<-resume",
-    "job<-category", "category<-job", "resume<-category", "category<-resume",
-    "job<-location", "location<-job", "resume<-location", "location<-resume",
-    "job<-resume+", "resume<-job+", "job<-resume-", "resume<-job-",
-    "job<-job~", "resume<-resume~", "job<-resume~", "resume<-job~",
-)  # fmt: skip
-REL = {name: i for i, name in enumerate(RELATIONS)}
-INTERACTION_RELATIONS = [REL[k] for k in ("job<-resume+", "resume<-job+", "job<-resume-", "resume<-job-")]
-N_REL = len(RELATIONS)
-
-
-def norm_key(s: str) -> str:
-    return " ".join(s.lower().strip().split())
-
-
-def doc_keys(doc: JobDoc | ResumeDoc) -> dict[str, list[str]]:
-    """Keyword nodes a document attaches to: skills, category, location (normalised, de-duplicated)."""
-    return {
-        "skill": sorted({norm_key(s) for s in doc.skills if norm_key(s)}),
-        "category": [norm_key(doc.category)] if norm_key(doc.category) else [],
-        "location": [norm_key(doc.location)] if norm_key(doc.location) else [],
-    }
+from ..embedding import EmbeddingCache
+from ..types import JobDoc, ResumeDoc
+from .adjacency import NeighbourSampler, block_adjacency, relation_adjacency
+from .schema import CATEGORY, INTERACTION_RELATIONS, JOB, LOCATION, REL, RESUME, SKILL, doc_keys
 
 
 def topk_cosine(q: np.ndarray, base: np.ndarray, k: int, exclude_self: bool = False, chunk: int = 2048):
@@ -341,222 +309,3 @@ class RelationGraph:
         g.n_folds = int(st["n_folds"])
         g.knn = int(st["knn"])
         return g
-
-
-def block_adjacency(edges: np.ndarray, n_rows: int, n_cols: int) -> torch.Tensor:
-    """Row-normalised per relation; returns a sparse CSR (n_rows, R*n_cols) float32 tensor."""
-    if len(edges) == 0:
-        return torch.sparse_csr_tensor(
-            torch.zeros(n_rows + 1, dtype=torch.int64),
-            torch.zeros(0, dtype=torch.int64),
-            torch.zeros(0),
-            size=(n_rows, N_REL * n_cols),
-        )
-    row = edges[:, 0].astype(np.int64)
-    col = edges[:, 1].astype(np.int64)
-    rel = edges[:, 2].astype(np.int64)
-    w = edges[:, 3].astype(np.float64)
-    deg = np.zeros(n_rows * N_REL)
-    np.add.at(deg, row * N_REL + rel, w)
-    val = w / np.maximum(deg[row * N_REL + rel], 1e-12)
-    t = torch.sparse_coo_tensor(
-        torch.from_numpy(np.stack([row, rel * n_cols + col])),
-        torch.from_numpy(val.astype(np.float32)),
-        size=(n_rows, N_REL * n_cols),
-        check_invariants=False,
-    ).coalesce()
-    with warnings.catch_warnings():  # "sparse CSR support is in beta": fine for mm on CPU
-        warnings.simplefilter("ignore", UserWarning)
-        return t.to_sparse_csr()
-
-
-def _normalised(edges: np.ndarray, n_rows: int):
-    row = edges[:, 0].astype(np.int64)
-    col = edges[:, 1].astype(np.int64)
-    rel = edges[:, 2].astype(np.int64)
-    w = edges[:, 3].astype(np.float64)
-    g = row * N_REL + rel
-    deg = np.bincount(g, weights=w, minlength=n_rows * N_REL)
-    return g, col, (w / np.maximum(deg[g], 1e-12)).astype(np.float32)
-
-
-def _csr(crow: np.ndarray, col: np.ndarray, val: np.ndarray, size: tuple[int, int]) -> torch.Tensor:
-    with warnings.catch_warnings():  # "sparse CSR support is in beta": fine for mm on CPU
-        warnings.simplefilter("ignore", UserWarning)
-        return torch.sparse_csr_tensor(
-            torch.from_numpy(np.ascontiguousarray(crow, dtype=np.int64)),
-            torch.from_numpy(np.ascontiguousarray(col, dtype=np.int64)),
-            torch.from_numpy(np.ascontiguousarray(val, dtype=np.float32)),
-            size=size,
-        )
-
-
-def relation_adjacency(edges: np.ndarray, n_rows: int, n_cols: int) -> torch.Tensor:
-    """Row-normalised per relation; sparse CSR (n_rows*R, n_cols) float32, row i*R + r = node i, relation r.
-
-    Duplicate (row, col, rel) entries are summed, as in ``block_adjacency``."""
-    edges = np.asarray(edges, dtype=np.float64).reshape(-1, 5)
-    g, col, val = _normalised(edges, n_rows)
-    order = np.lexsort((col, g))
-    g, col, val = g[order], col[order], val[order]
-    crow = np.zeros(n_rows * N_REL + 1, dtype=np.int64)
-    np.cumsum(np.bincount(g, minlength=n_rows * N_REL), out=crow[1:])
-    return _csr(crow, col, val, (n_rows * N_REL, n_cols))
-
-
-@dataclass
-class SampledBlock:
-    """One R-GCN layer's computation on a sampled subgraph: ``adj`` (n_dst*R, n_src) in relation_adjacency
-    layout over local node ids; ``self_index``: position of each dst node among the src nodes."""
-
-    adj: torch.Tensor
-    self_index: torch.Tensor
-
-
-class NeighbourSampler:
-    """GraphSAGE-style computational subgraphs with a per-(node, relation) fan-out cap.
-
-    Edges are grouped by (destination row, relation) in CSR form. ``blocks(targets, n_layers, fanout)`` walks
-    ``n_layers`` hops down from the targets; in every (node, relation) group with more than ``fanout`` edges,
-    ``fanout`` of them are drawn uniformly (with replacement) and re-normalised, so a popular skill/location
-    node costs ``fanout`` messages per relation instead of its whole degree. ``fanout=None`` keeps every edge:
-    the targets' states then equal a full-graph pass exactly (same normalisation), at a fraction of the cost
-    when the targets are few. Everything is vectorised numpy.
-    """
-
-    def __init__(self, edges: np.ndarray, n_nodes: int):
-        self.n_nodes = n_nodes
-        g, col, val = _normalised(edges, n_nodes)
-        order = np.argsort(g, kind="stable")
-        self.col = col[order]
-        self.w = edges[order, 3].astype(np.float32)
-        self.full_val = val[order]
-        self.gptr = np.zeros(n_nodes * N_REL + 1, dtype=np.int64)
-        np.cumsum(np.bincount(g, minlength=n_nodes * N_REL), out=self.gptr[1:])
-
-    def sample(self, dst: np.ndarray, fanout: int | None, rng: np.random.Generator):
-        """For dst nodes (global ids): (crow (len(dst)*R + 1,), src global ids, normalised weights)."""
-        grp = (dst[:, None] * N_REL + np.arange(N_REL)).ravel()
-        start = self.gptr[grp]
-        deg = self.gptr[grp + 1] - start
-        take = deg if fanout is None else np.minimum(deg, fanout)
-        crow = np.zeros(len(grp) + 1, dtype=np.int64)
-        np.cumsum(take, out=crow[1:])
-        total = int(crow[-1])
-        gi = np.repeat(np.arange(len(grp)), take)
-        k = np.arange(total) - crow[gi]
-        if fanout is None:
-            pos = start[gi] + k
-            return crow, self.col[pos], self.full_val[pos]
-        d = deg[gi]
-        over = d > fanout
-        k[over] = (rng.random(int(over.sum())) * d[over]).astype(np.int64)
-        pos = start[gi] + k
-        w = self.w[pos]
-        s = np.bincount(gi, weights=w, minlength=len(grp))
-        return crow, self.col[pos], (w / np.maximum(s[gi], 1e-12)).astype(np.float32)
-
-    def blocks(
-        self,
-        targets: np.ndarray,
-        n_layers: int,
-        fanout: int | Sequence[int | None] | None,
-        rng: np.random.Generator,
-    ) -> tuple[np.ndarray, list[SampledBlock]]:
-        """targets: sorted unique global node ids. ``fanout``: one cap for every hop, or one per hop starting at
-        the targets (the last one repeats). Returns (input node ids (global, sorted), blocks from the input
-        layer up to the targets)."""
-        caps = list(fanout) if isinstance(fanout, (list, tuple)) else [fanout]
-        dst = np.asarray(targets, dtype=np.int64)
-        out: list[SampledBlock] = []
-        for hop in range(n_layers):
-            crow, src, val = self.sample(dst, caps[min(hop, len(caps) - 1)], rng)
-            nodes = np.unique(np.concatenate([dst, src]))
-            adj = _csr(crow, np.searchsorted(nodes, src), val, (len(dst) * N_REL, len(nodes)))
-            out.append(SampledBlock(adj, torch.from_numpy(np.searchsorted(nodes, dst))))
-            dst = nodes
-        return dst, out[::-1]
-
-
-class RGCNLayer(nn.Module):
-    """h_i' = W_0 h_i + sum_r sum_{j in N_r(i)} a_ij W_r h_j  (a_ij: normalised edge weight)."""
-
-    def __init__(self, dim: int, n_rel: int):
-        super().__init__()
-        self.self_lin = nn.Linear(dim, dim)
-        self.w_rel = nn.Parameter(torch.randn(n_rel, dim, dim) * (1.0 / dim**0.5) * 0.5)
-
-    def forward(self, h_self: torch.Tensor, adj: torch.Tensor, h_src: torch.Tensor) -> torch.Tensor:
-        """adj: (n_dst*R, n_src) (``relation_adjacency`` layout: aggregate per relation, then one dense
-        (n_dst, R*h) @ (R*h, h) matmul) or the older block layout (n_dst, R*n_src)."""
-        n_dst, h = h_self.shape
-        if adj.shape[1] == h_src.shape[0] and adj.shape[0] == n_dst * self.w_rel.shape[0]:
-            agg = torch.sparse.mm(adj, h_src).reshape(n_dst, -1)
-            return self.self_lin(h_self) + agg @ self.w_rel.reshape(-1, h)
-        msgs = torch.einsum("nh,rhk->rnk", h_src, self.w_rel).reshape(-1, h_src.shape[1])
-        return self.self_lin(h_self) + torch.sparse.mm(adj, msgs)
-
-
-class RelationView(nn.Module):
-    """R-GCN node encoder + pair head MLP([hj, hr, hj*hr, |hj-hr|])."""
-
-    def __init__(self, in_dim: int, hidden: int, n_layers: int = 2, dropout: float = 0.1):
-        super().__init__()
-        from .textview import N_SIM_FEATURES, pair_mlp
-
-        self.inp = nn.Linear(in_dim, hidden)
-        self.in_norm = nn.LayerNorm(hidden)
-        self.type_emb = nn.Embedding(len(NODE_TYPES), hidden)
-        nn.init.normal_(self.type_emb.weight, std=0.1)  # small: node content, not node type, should dominate
-        self.layers = nn.ModuleList([RGCNLayer(hidden, N_REL) for _ in range(n_layers)])
-        self.norms = nn.ModuleList([nn.LayerNorm(hidden) for _ in range(n_layers)])
-        self.drop = nn.Dropout(dropout)
-        self.act = nn.GELU()
-        self.feat_scale = nn.Linear(N_SIM_FEATURES, N_SIM_FEATURES)
-        self.head = pair_mlp(4 * hidden + N_SIM_FEATURES, hidden, dropout)
-        self.dot_scale = nn.Parameter(torch.tensor(5.0))
-
-    def _h0(self, x: torch.Tensor, types: torch.Tensor) -> torch.Tensor:
-        # LayerNorm on the projected content: a unit-norm 384-d embedding projects to tiny values, and without
-        # it every node's state collapses to its type embedding (observed: near-identical vectors per type)
-        return self.in_norm(self.inp(x)) + self.type_emb(types)
-
-    def node_states(self, x: torch.Tensor, types: torch.Tensor, adj: torch.Tensor) -> list[torch.Tensor]:
-        """Per-layer node states on a graph (list of L+1 tensors (N, hidden)); the last one is the output."""
-        h = self._h0(x, types)
-        states = [h]
-        for layer, norm in zip(self.layers, self.norms, strict=True):
-            h = norm(h + self.drop(self.act(layer(h, adj, h))))
-            states.append(h)
-        return states
-
-    def sampled_states(
-        self, x: torch.Tensor, types: torch.Tensor, nodes: np.ndarray, blocks: list[SampledBlock]
-    ) -> torch.Tensor:
-        """Output states of a NeighbourSampler's targets; x/types are the whole graph's (only ``nodes`` rows
-        are read)."""
-        idx = torch.from_numpy(nodes)
-        h = self._h0(x[idx], types[idx])
-        for layer, norm, b in zip(self.layers, self.norms, blocks, strict=True):
-            h_self = h[b.self_index]
-            h = norm(h_self + self.drop(self.act(layer(h_self, b.adj, h))))
-        return h
-
-    def extend(self, x_new, types_new, adj_new, states: list[torch.Tensor]) -> torch.Tensor:
-        """Output states of new nodes that receive messages from the (fixed) graph's per-layer states."""
-        h = self._h0(x_new, types_new)
-        for i, (layer, norm) in enumerate(zip(self.layers, self.norms, strict=True)):
-            h = norm(h + self.drop(self.act(layer(h, adj_new, states[i]))))
-        return h
-
-    def score(self, hj: torch.Tensor, hr: torch.Tensor, sim_feats: torch.Tensor) -> torch.Tensor:
-        """MLP([hj, hr, hj*hr, |hj-hr|, sim_feats]) + a scaled cosine of the graph vectors.
-
-        DEPARTURE (representation sharing at the score): ``sim_feats`` are the text view's FROZEN peer/cross
-        section cosines (textview.similarity_features), not its trainable towers; without them a 32-64-d graph
-        vector loses the content similarity the frozen 384-d embeddings carry and the view falls below
-        zero-shot cosine on sparse data. The cosine term is the one the contrastive loss trains and retrieval
-        uses, which gives the head a strong, easy-to-learn start."""
-        cos = torch.nn.functional.cosine_similarity(hj, hr, dim=1)
-        x = torch.cat([hj, hr, hj * hr, (hj - hr).abs(), self.feat_scale(sim_feats)], dim=1)
-        return self.head(x).squeeze(-1) + self.dot_scale * cos

@@ -1,6 +1,7 @@
 """Loader for the kandij job-recommendation data (applicant job views + work history + interests).
 
-Reads the CSVs under ``/work/shared/data/kandij-job-views`` (see its README) into :class:`MatchingData`:
+Reads the CSVs of a ``kandij-job-views`` folder (see its README) into :class:`MatchingData`; the caller names
+the folder (the library knows no data location):
 
 - a *job* is a viewed posting: title = position, company, location = "city, state", category = industry;
   the description is empty (the data has no posting text), unless ``postings_dir`` points at the
@@ -19,12 +20,12 @@ from __future__ import annotations
 
 import csv
 from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ml.types import InteractionEvent, JobDoc, MatchingData, ResumeDoc
+from ..types import InteractionEvent, JobDoc, MatchingData, ResumeDoc
 
-DEFAULT_DIR = Path("/work/shared/data/kandij-job-views")
 MISSING = "NA"
 
 
@@ -77,14 +78,14 @@ def experience_text(row: dict) -> str:
 
 
 def load_kandij(
-    data_dir: str | Path = DEFAULT_DIR,
+    data_dir: str | Path,
     *,
     applicants: set[str] | None = None,
     include_profile_only: bool = False,
     click_min_seconds: float = 10.0,
     postings_dir: str | Path | None = None,
 ) -> MatchingData:
-    """Read the kandij data into MatchingData.
+    """Read the kandij data in ``data_dir`` into MatchingData.
 
     applicants: keep only these Applicant.IDs (strings); None keeps all.
     include_profile_only: also return resumes of applicants who never viewed a job (they have no interactions).
@@ -94,62 +95,110 @@ def load_kandij(
     """
     data_dir = Path(data_dir)
     keep = None if applicants is None else {str(a) for a in applicants}
+    views = _read_views(data_dir / "Job_Views.csv", keep, click_min_seconds)
+    if postings_dir is not None:
+        _add_posting_texts(views.jobs, Path(postings_dir) / "tech_jobs.csv")
+    experience = _read_experience(data_dir / "Experience.csv", keep)
+    interests = _read_interests(data_dir / "Positions_Of_Interest.csv", keep)
 
-    jobs: dict[str, JobDoc] = {}
-    interactions: list[InteractionEvent] = []
-    durations: list[float | None] = []
-    viewers: set[str] = set()
-    for row in _rows(data_dir / "Job_Views.csv"):
+    ids = set(views.viewers)
+    if include_profile_only:
+        ids |= set(experience) | set(interests)
+    resumes = [
+        _resume(aid, experience.get(aid, []), interests.get(aid, []))
+        for aid in sorted(ids, key=lambda s: (len(s), s))
+    ]
+    return MatchingData(
+        jobs=list(views.jobs.values()),
+        resumes=resumes,
+        interactions=views.interactions,
+        meta={
+            "source": "kandij-job-views",
+            "data_dir": str(data_dir),
+            "view_seconds": views.durations,
+            "with_profile": sorted(a for a in ids if a in experience or a in interests),
+        },
+    )
+
+
+@dataclass
+class _Views:
+    """What ``Job_Views.csv`` holds: the viewed jobs, one interaction per view, and who viewed anything."""
+
+    jobs: dict[str, JobDoc] = field(default_factory=dict)
+    interactions: list[InteractionEvent] = field(default_factory=list)
+    durations: list[float | None] = field(default_factory=list)  # View.Duration per interaction
+    viewers: set[str] = field(default_factory=set)
+
+
+def _viewed_job(jid: str, row: dict) -> JobDoc:
+    """A posting as the view row describes it (no text: the data has none)."""
+    company = _clean(row.get("Company"))
+    title = _clean(row.get("Position"))
+    if not title:  # "position @ company" -> position
+        title = _clean(row.get("Title"))
+        if company and title.endswith(f" @ {company}"):
+            title = title[: -len(company) - 3]
+    return JobDoc(
+        id=jid,
+        title=title,
+        company=company,
+        location=_place(row.get("City", ""), row.get("State.Name", "")),
+        category=_clean(row.get("Industry")),
+    )
+
+
+def _read_views(path: Path, keep: set[str] | None, click_min_seconds: float) -> _Views:
+    out = _Views()
+    for row in _rows(path):
         aid, jid = _clean(row["Applicant.ID"]), _clean(row["Job.ID"])
         if not aid or not jid or (keep is not None and aid not in keep):
             continue
         ts = _timestamp(row["View.Start"])
         if ts is None:
             ts = _timestamp(row.get("Created.At", "")) or 0.0
-        if jid not in jobs:
-            company = _clean(row.get("Company"))
-            title = _clean(row.get("Position"))
-            if not title:  # "position @ company" -> position
-                title = _clean(row.get("Title"))
-                if company and title.endswith(f" @ {company}"):
-                    title = title[: -len(company) - 3]
-            jobs[jid] = JobDoc(
-                id=jid,
-                title=title,
-                company=company,
-                location=_place(row.get("City", ""), row.get("State.Name", "")),
-                category=_clean(row.get("Industry")),
-            )
+        if jid not in out.jobs:
+            out.jobs[jid] = _viewed_job(jid, row)
         seconds = _float(row.get("View.Duration", ""))
         kind = "click" if seconds is not None and seconds >= click_min_seconds else "impression"
-        interactions.append(InteractionEvent(job_id=jid, resume_id=aid, kind=kind, timestamp=ts))
-        durations.append(seconds)
-        viewers.add(aid)
+        out.interactions.append(InteractionEvent(job_id=jid, resume_id=aid, kind=kind, timestamp=ts))
+        out.durations.append(seconds)
+        out.viewers.add(aid)
+    return out
 
-    if postings_dir is not None:
-        path = Path(postings_dir) / "tech_jobs.csv"
-        for row in _rows(path):
-            jid = _clean(row.get("job_id"))
-            if jid in jobs:
-                old = jobs[jid]
-                jobs[jid] = JobDoc(
-                    id=old.id,
-                    title=old.title,
-                    description=_clean(row.get("combined_text")),
-                    company=old.company,
-                    location=old.location,
-                    category=old.category,
-                )
 
-    # Work history: newest first (by Start.Date when known, else file order), so entry 0 is the latest position.
+def _add_posting_texts(jobs: dict[str, JobDoc], path: Path) -> None:
+    """Viewed jobs found in ``tech_jobs.csv`` get its text as their description."""
+    for row in _rows(path):
+        jid = _clean(row.get("job_id"))
+        if jid in jobs:
+            old = jobs[jid]
+            jobs[jid] = JobDoc(
+                id=old.id,
+                title=old.title,
+                description=_clean(row.get("combined_text")),
+                company=old.company,
+                location=old.location,
+                category=old.category,
+            )
+
+
+def _read_experience(path: Path, keep: set[str] | None) -> dict[str, list[tuple[float, int, dict]]]:
+    """Work history per applicant as (-start, file position, row): sorted, newest first (by Start.Date when
+    known, else file order), so entry 0 is the latest position."""
     experience: dict[str, list[tuple[float, int, dict]]] = defaultdict(list)
-    for n, row in enumerate(_rows(data_dir / "Experience.csv")):
+    for n, row in enumerate(_rows(path)):
         aid = _clean(row["Applicant.ID"])
         if aid and (keep is None or aid in keep):
             start = _timestamp(row.get("Start.Date", ""))
             experience[aid].append((-(start if start is not None else float("-inf")), n, row))
+    return experience
+
+
+def _read_interests(path: Path, keep: set[str] | None) -> dict[str, list[str]]:
+    """Positions of interest per applicant, first spelling of each (case-insensitive), in file order."""
     interests: dict[str, list[str]] = defaultdict(list)
-    for row in _rows(data_dir / "Positions_Of_Interest.csv"):
+    for row in _rows(path):
         aid, pos = _clean(row["Applicant.ID"]), _clean(row.get("Position.Of.Interest"))
         if (
             aid
@@ -158,33 +207,17 @@ def load_kandij(
             and pos.lower() not in map(str.lower, interests[aid])
         ):
             interests[aid].append(pos)
+    return interests
 
-    ids = set(viewers)
-    if include_profile_only:
-        ids |= set(experience) | set(interests)
-    resumes: list[ResumeDoc] = []
-    for aid in sorted(ids, key=lambda s: (len(s), s)):
-        entries = [row for _, _, row in sorted(experience.get(aid, []), key=lambda t: (t[0], t[1]))]
-        texts = tuple(t for t in (experience_text(r) for r in entries) if t)
-        latest = entries[0] if entries else {}
-        headline = ", ".join(interests.get(aid, [])) or _clean(latest.get("Position.Name"))
-        resumes.append(
-            ResumeDoc(
-                id=aid,
-                headline=headline,
-                experience=texts,
-                location=_place(latest.get("City", ""), latest.get("State.Name", "")),
-            )
-        )
 
-    return MatchingData(
-        jobs=list(jobs.values()),
-        resumes=resumes,
-        interactions=interactions,
-        meta={
-            "source": "kandij-job-views",
-            "data_dir": str(data_dir),
-            "view_seconds": durations,
-            "with_profile": sorted(a for a in ids if a in experience or a in interests),
-        },
+def _resume(aid: str, experience: list[tuple[float, int, dict]], interests: list[str]) -> ResumeDoc:
+    entries = [row for _, _, row in sorted(experience, key=lambda t: (t[0], t[1]))]
+    texts = tuple(t for t in (experience_text(r) for r in entries) if t)
+    latest = entries[0] if entries else {}
+    headline = ", ".join(interests) or _clean(latest.get("Position.Name"))
+    return ResumeDoc(
+        id=aid,
+        headline=headline,
+        experience=texts,
+        location=_place(latest.get("City", ""), latest.get("State.Name", "")),
     )

@@ -1,0 +1,320 @@
+"""The trained matcher: scores, ranks and embeds any job/resume pair, and (de)serialises itself for artifacts."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..embedding import EmbeddingCache, encoder_for_version, shared_cache
+from ..features import HistoryFeatures, HistoryHead
+from ..relation.graph import RelationGraph
+from ..relation.model import RelationView
+from ..textview import (
+    JOB_VIEW_SECTIONS,
+    N_PEER,
+    RESUME_VIEW_SECTIONS,
+    TextView,
+    embed_sections,
+    pair_similarity_features,
+)
+from ..types import JobDoc, ResumeDoc
+from .config import TrainConfig
+
+
+@dataclass
+class PairScores:
+    """Per-pair probabilities in [0, 1]; a disabled view's array is NaN."""
+
+    total: np.ndarray
+    text: np.ndarray
+    relation: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.total)
+
+
+class ScoreMix(nn.Module):
+    """The learned final score: a*text_logit + b*relation_logit + c (``view_mix="learned"``)."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = nn.Parameter(torch.tensor([1.0, 1.0]))
+        self.b = nn.Parameter(torch.zeros(()))
+
+    def forward(self, lt: torch.Tensor, lr: torch.Tensor) -> torch.Tensor:
+        return self.w[0] * lt + self.w[1] * lr + self.b
+
+
+def to_jsonable(x):
+    """``x`` as plain JSON values (numpy/torch scalars become numbers, anything else unknown its text), so that
+    metrics and the data window survive json and the artifact's ``weights_only`` load."""
+    return json.loads(json.dumps(x, default=lambda o: o.item() if hasattr(o, "item") else str(o)))
+
+
+class MatchingModel:
+    """A trained matcher. Scores any job/resume pair, including documents unseen in training (cold start).
+
+    Attributes: config, encoder_version, data_window (what it was trained on), metrics (incl. "history").
+    Inference is eval-mode, no-grad and deterministic.
+    """
+
+    def __init__(
+        self,
+        config: TrainConfig,
+        encoder_version: str,
+        text_view: TextView | None,
+        relation_view: RelationView | None,
+        graph: RelationGraph | None,
+        mix: ScoreMix | None,
+        data_window: dict,
+        metrics: dict,
+        in_dim: int,
+        history: HistoryFeatures | None = None,
+        history_heads: dict[str, HistoryHead] | None = None,
+    ):
+        self.config = config
+        self.history = history
+        self.history_heads = dict(history_heads or {})
+        self.encoder_version = encoder_version
+        self.text_view = text_view
+        self.relation_view = relation_view
+        self.graph = graph
+        self.mix = mix
+        self.data_window = data_window
+        self.metrics = metrics
+        self.in_dim = in_dim
+        self._cache: EmbeddingCache | None = None
+        self._graph_states: list[torch.Tensor] | None = None
+        for m in (text_view, relation_view, mix, *self.history_heads.values()):
+            if m is not None:
+                m.eval()
+
+    # ------------------------------------------------------------ plumbing
+    @property
+    def cache(self) -> EmbeddingCache:
+        if self._cache is None:
+            self._cache = shared_cache(encoder_for_version(self.encoder_version))
+        return self._cache
+
+    def use_cache(self, cache: EmbeddingCache) -> None:
+        if cache.encoder.version != self.encoder_version:
+            raise ValueError(
+                f"cache encoder {cache.encoder.version!r} != model encoder {self.encoder_version!r}"
+            )
+        self._cache = cache
+
+    def _states(self) -> list[torch.Tensor]:
+        if self._graph_states is None:
+            g = self.graph
+            with torch.no_grad():
+                self._graph_states = self.relation_view.node_states(
+                    torch.from_numpy(g.x), torch.from_numpy(g.types), g.relation_adjacency(None)
+                )
+        return self._graph_states
+
+    def _relation_vectors(self, docs: Sequence[JobDoc | ResumeDoc], whole: np.ndarray) -> torch.Tensor:
+        """Graph vectors: the node's state for documents in the graph; cold-start attachment otherwise."""
+        states = self._states()
+        index = self.graph.index
+        node = np.fromiter(
+            (index.get(f"{'job' if isinstance(d, JobDoc) else 'resume'}:{d.id}", -1) for d in docs),
+            dtype=np.int64,
+            count=len(docs),
+        )
+        known = node >= 0
+        out = torch.zeros(len(docs), states[-1].shape[1])
+        out[torch.from_numpy(known)] = states[-1][torch.from_numpy(node[known])]
+        new_i = np.flatnonzero(~known).tolist()
+        if new_i:
+            types, adj = self.graph.attach([docs[i] for i in new_i], whole[new_i])
+            with torch.no_grad():
+                h = self.relation_view.extend(
+                    torch.from_numpy(whole[new_i]), torch.from_numpy(types), adj, states
+                )
+            out[new_i] = h
+        return out
+
+    def _doc_reprs(self, docs, is_job: bool):
+        e = embed_sections(list(docs), self.cache)
+        et = torch.from_numpy(e)
+        t = None
+        if self.text_view is not None:
+            with torch.no_grad():
+                t, _ = (self.text_view.job_tower if is_job else self.text_view.resume_tower)(et)
+        r = self._relation_vectors(list(docs), e[:, -1]) if self.relation_view is not None else None
+        return et, t, r
+
+    # ------------------------------------------------------------ scoring
+    def score_pairs(
+        self, jobs: Sequence[JobDoc], resumes: Sequence[ResumeDoc], pairs: np.ndarray, *, chunk: int = 8192
+    ) -> PairScores:
+        """pairs: (m, 2) int indices into jobs / resumes. Returns PairScores(total, text, relation) in [0, 1]."""
+        pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+        m = len(pairs)
+        nan = np.full(m, np.nan, dtype=np.float32)
+        if m == 0:
+            return PairScores(nan.copy(), nan.copy(), nan.copy())
+        ej, tj, rj = self._doc_reprs(jobs, True)
+        er, tr, rr = self._doc_reprs(resumes, False)
+        hf = None
+        if self.history is not None and self.history_heads:
+            side = self.history.job_side(list(jobs), ej.numpy())
+            hf = torch.from_numpy(self.history.pair_features(side, list(resumes), pairs[:, 0], pairs[:, 1]))
+        ht, hr = self.history_heads.get("text"), self.history_heads.get("relation")
+        sims = pair_similarity_features(ej, er, pairs[:, 0], pairs[:, 1])
+        lt_all, lr_all = [], []
+        with torch.no_grad():
+            for s in range(0, m, chunk):
+                pj = torch.from_numpy(pairs[s : s + chunk, 0])
+                pr = torch.from_numpy(pairs[s : s + chunk, 1])
+                sim = sims[s : s + chunk]
+                if self.text_view is not None:
+                    lt = self.text_view.head_logit_from_features(tj[pj], tr[pr], sim)
+                    lt_all.append(lt + ht(hf[s : s + chunk]) if ht is not None else lt)
+                if self.relation_view is not None:
+                    lr = self.relation_view.score(rj[pj], rr[pr], sim)
+                    lr_all.append(lr + hr(hf[s : s + chunk]) if hr is not None else lr)
+        lt = torch.cat(lt_all) if lt_all else None
+        lr = torch.cat(lr_all) if lr_all else None
+        return self._combine(lt, lr, m)
+
+    def _combine(self, lt, lr, m) -> PairScores:
+        nan = np.full(m, np.nan, dtype=np.float32)
+        pt = torch.sigmoid(lt).numpy().astype(np.float32) if lt is not None else nan.copy()
+        pr = torch.sigmoid(lr).numpy().astype(np.float32) if lr is not None else nan.copy()
+        if lt is None:
+            total = pr.copy()
+        elif lr is None:
+            total = pt.copy()
+        elif self.config.view_mix == "learned":
+            with torch.no_grad():
+                total = torch.sigmoid(self.mix(lt, lr)).numpy().astype(np.float32)
+        else:
+            w = float(self.config.view_mix)
+            total = (w * pt + (1 - w) * pr).astype(np.float32)
+        return PairScores(total, pt, pr)
+
+    def rank_resumes(self, job: JobDoc, resumes: Sequence[ResumeDoc]) -> PairScores:
+        """Scores of one job against each resume (same order as ``resumes``)."""
+        pairs = np.stack([np.zeros(len(resumes), dtype=np.int64), np.arange(len(resumes))], 1)
+        return self.score_pairs([job], resumes, pairs)
+
+    def rank_jobs(self, resume: ResumeDoc, jobs: Sequence[JobDoc]) -> PairScores:
+        """Scores of one resume against each job (same order as ``jobs``)."""
+        pairs = np.stack([np.arange(len(jobs)), np.zeros(len(jobs), dtype=np.int64)], 1)
+        return self.score_pairs(jobs, [resume], pairs)
+
+    # ------------------------------------------------------------ retrieval / explanations
+    def _text_weight(self) -> float:
+        if self.text_view is None:
+            return 0.0
+        if self.relation_view is None:
+            return 1.0
+        return 0.5 if self.config.view_mix == "learned" else float(self.config.view_mix)
+
+    def _embed(self, docs, is_job: bool) -> np.ndarray:
+        _, t, r = self._doc_reprs(list(docs), is_job)
+        w = self._text_weight()
+        parts = []
+        if t is not None:
+            parts.append(math.sqrt(w) * F.normalize(t, dim=1))
+        if r is not None:
+            parts.append(math.sqrt(1 - w) * F.normalize(r, dim=1))
+        v = F.normalize(torch.cat(parts, dim=1), dim=1)
+        return v.numpy().astype(np.float32)
+
+    def embed_jobs(self, jobs: Sequence[JobDoc]) -> np.ndarray:
+        """L2-normalised retrieval vectors; dot(job, resume) = mix of the views' contrastively trained cosines."""
+        return self._embed(jobs, True)
+
+    def embed_resumes(self, resumes: Sequence[ResumeDoc]) -> np.ndarray:
+        return self._embed(resumes, False)
+
+    @property
+    def retrieval_dim(self) -> int:
+        return self.config.hidden * ((self.text_view is not None) + (self.relation_view is not None))
+
+    def section_similarities(self, job: JobDoc, resume: ResumeDoc) -> dict[str, float]:
+        """Cosine of frozen section embeddings per peer pair, keys like ``"skills:skills"``, plus
+        ``"whole:whole"``. An empty section on either side gives 0.0."""
+        ej = embed_sections([job], self.cache)[0]
+        er = embed_sections([resume], self.cache)[0]
+        out = {}
+        for s in range(N_PEER + 1):
+            out[f"{JOB_VIEW_SECTIONS[s]}:{RESUME_VIEW_SECTIONS[s]}"] = float(ej[s] @ er[s])
+        return out
+
+    # ------------------------------------------------------------ (de)serialisation (see artifacts.py)
+    def to_state(self) -> dict:
+        return {
+            "config": to_jsonable(self.config.to_dict()),
+            "encoder_version": self.encoder_version,
+            "data_window": to_jsonable(self.data_window),
+            "metrics": to_jsonable(self.metrics),
+            "in_dim": self.in_dim,
+            "text_view": self.text_view.state_dict() if self.text_view is not None else None,
+            "relation_view": self.relation_view.state_dict() if self.relation_view is not None else None,
+            "mix": self.mix.state_dict() if self.mix is not None else None,
+            "graph": self.graph.to_state() if self.graph is not None else None,
+            "history": self.history.to_state() if self.history is not None else None,
+            "history_heads": {k: v.state_dict() for k, v in self.history_heads.items()},
+        }
+
+    @classmethod
+    def from_state(cls, st: dict) -> MatchingModel:
+        """Inverse of ``to_state``. Raises ValueError (with what does not fit) when the stored weights do not
+        match the modules this code builds from the stored config (an artifact of another model version)."""
+        cfg = TrainConfig.from_dict(st["config"])
+        in_dim = int(st["in_dim"])
+
+        def load(name: str, module: nn.Module) -> nn.Module:
+            try:
+                module.load_state_dict(st[name])
+            except (RuntimeError, KeyError, TypeError) as e:
+                first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+                raise ValueError(
+                    f"stored {name} weights do not fit this code's model (in_dim={in_dim}, hidden={cfg.hidden}, "
+                    f"gnn_layers={cfg.gnn_layers}): {first}; the artifact was written by an incompatible "
+                    "model version; retrain"
+                ) from e
+            return module
+
+        tv = rv = mix = None
+        if st["text_view"] is not None:
+            tv = load("text_view", TextView(in_dim, cfg.hidden, cfg.dropout))
+        if st["relation_view"] is not None:
+            rv = load("relation_view", RelationView(in_dim, cfg.hidden, cfg.gnn_layers, cfg.dropout))
+        if st["mix"] is not None:
+            mix = load("mix", ScoreMix())
+        graph = RelationGraph.from_state(st["graph"]) if st["graph"] is not None else None
+        history = HistoryFeatures.from_state(st["history"]) if st.get("history") is not None else None
+        heads = {}
+        for k, sd in (st.get("history_heads") or {}).items():
+            heads[k] = HistoryHead(cfg.hidden)
+            try:
+                heads[k].load_state_dict(sd)
+            except RuntimeError as e:
+                raise ValueError(
+                    f"stored history head {k!r} does not fit this code's model (hidden={cfg.hidden}); the artifact "
+                    "was written by an incompatible model version; retrain"
+                ) from e
+        return cls(
+            cfg,
+            st["encoder_version"],
+            tv,
+            rv,
+            graph,
+            mix,
+            st["data_window"],
+            st["metrics"],
+            in_dim,
+            history,
+            heads,
+        )

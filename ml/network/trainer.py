@@ -1,0 +1,205 @@
+"""``train``: MV-CoN's training loop, cut into its steps (encode, build the views, epochs of batches, evaluate).
+
+The order of the steps fixes every draw from the seeded numpy and torch generators (negatives, batch order,
+neighbour sampling, weight init, dropout): change it and a seed no longer reproduces a model.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+from ..embedding import EmbeddingCache, get_encoder
+from ..features import HistoryFeatures, HistoryHead
+from ..metrics import auc as auc_score
+from ..relation.graph import InteractionArrays, RelationGraph
+from ..relation.model import RelationView
+from ..textview import TextView, embed_sections
+from ..types import MatchingData
+from .config import TrainConfig
+from .epochs import EpochRunner, TrainableViews, TrainingInputs
+from .model import MatchingModel, ScoreMix, to_jsonable
+from .progress import TrainingLog, TrainProgress
+from .sampling import LabelledPairs, aggregate_interactions, sample_resume_negatives
+
+NOISE_ESTIMATE_KEYS = (
+    "noise_positive",
+    "noise_negative",
+    "forget_rate_positive",
+    "forget_rate_negative",
+    "edges_dropped",
+)
+
+
+def train(
+    data: MatchingData,
+    config: TrainConfig,
+    *,
+    cache: EmbeddingCache | None = None,
+    progress: Callable[[TrainProgress], None] | None = None,
+    clean_mask_fn: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
+) -> MatchingModel:
+    """Train MV-CoN on ``data`` (its interactions are the TRAINING interactions: the relation graph is built
+    from them only).
+
+    cache: embedding cache (defaults to a fresh in-memory cache over ``get_encoder()``); the model keeps it.
+    progress: called after encoding, graph building, each epoch and evaluation.
+    clean_mask_fn(pairs (m,2) int [job index, resume index into data.jobs/resumes], labels (m,) 0/1) -> bool (m,):
+        when the truth is known (synthetic data), marks which training labels are clean; used to record
+        ``clean_kept_fraction`` (kept observed pairs that are clean) next to ``batch_clean_fraction``.
+    """
+    if not (config.use_text_view or config.use_relation_view):
+        raise ValueError("at least one view must be enabled")
+    if config.history_views not in ("both", "text", "relation"):
+        raise ValueError(f"history_views must be 'both', 'text' or 'relation', not {config.history_views!r}")
+    t_start = time.monotonic()
+    deadline = t_start + 60 * config.max_minutes if config.max_minutes else None
+    torch.manual_seed(config.seed)
+    prev_threads = torch.get_num_threads()
+    if config.num_threads:
+        torch.set_num_threads(config.num_threads)
+    try:
+        return _train(data, config, cache, progress, clean_mask_fn, t_start, deadline)
+    finally:
+        torch.set_num_threads(prev_threads)
+
+
+def _train(data, config, cache, progress, clean_mask_fn, t_start, deadline) -> MatchingModel:
+    rng = np.random.default_rng(config.seed)
+    if cache is None:  # (an empty cache is falsy: it has __len__)
+        cache = EmbeddingCache(get_encoder())
+    bars = progress is None and config.show_progress_bars
+    log = TrainingLog(progress)
+    inputs = _encode(data, config, cache, rng, bars, log)
+    if clean_mask_fn is not None:
+        pairs = inputs.pairs
+        inputs.clean = np.asarray(
+            clean_mask_fn(np.stack([pairs.job, pairs.resume], 1), pairs.label), dtype=bool
+        )
+    views = _build_views(data, config, cache, inputs, log)
+    epochs = EpochRunner(data, config, inputs, views, rng, log, t_start, deadline)
+    epochs.run(bars)
+    model = _assemble_model(data, config, cache, inputs, views, log.history, epochs.stopped_early)
+    _evaluate(model, data, config, inputs, epochs.taken, rng, log, t_start)
+    return model
+
+
+def _encode(data, config, cache, rng, bars, log) -> TrainingInputs:
+    """Labelled pairs (with their interaction-edge folds) and the frozen section embeddings of every document."""
+    pairs = aggregate_interactions(data)
+    if len(pairs.job) == 0:
+        raise ValueError("no usable interactions (ids must match data.jobs / data.resumes)")
+    pairs.fold = rng.integers(0, max(1, config.n_folds), size=len(pairs.job))
+    ej_np = embed_sections(data.jobs, cache, progress=bars)
+    er_np = embed_sections(data.resumes, cache, progress=bars)
+    log.report(
+        TrainProgress("encode", 0, config.epochs), {"cache_hits": cache.hits, "cache_misses": cache.misses}
+    )
+    return TrainingInputs(pairs, ej_np, er_np)
+
+
+def _build_views(data, config, cache, inputs: TrainingInputs, log: TrainingLog) -> TrainableViews:
+    """The relation graph and view, then the text view, the score mix and the history features and heads."""
+    pairs = inputs.pairs
+    graph = rel = None
+    if config.use_relation_view:
+        edges = InteractionArrays(pairs.job, pairs.resume, pairs.strength, pairs.label > 0.5, pairs.fold)
+        graph = RelationGraph.build(
+            data.jobs,
+            data.resumes,
+            edges,
+            inputs.job_sections[:, -1],
+            inputs.resume_sections[:, -1],
+            cache,
+            n_folds=config.n_folds,
+            knn=config.knn,
+        )
+        rel = RelationView(inputs.in_dim, config.hidden, config.gnn_layers, config.dropout)
+    log.report(TrainProgress("graph", 0, config.epochs), {"graph_nodes": graph.n_nodes if graph else 0})
+
+    text = TextView(inputs.in_dim, config.hidden, config.dropout) if config.use_text_view else None
+    views = TrainableViews(text, rel, graph)
+    if text is not None and rel is not None and config.view_mix == "learned":
+        views.mix = ScoreMix()
+    if config.history_features:
+        views.history = HistoryFeatures.build(
+            data.jobs,
+            data.resumes,
+            pairs.job,
+            pairs.resume,
+            pairs.label > 0.5,
+            pairs.fold,
+            inputs.job_sections,
+            config.n_folds,
+        )
+        for name, view in (("text", text), ("relation", rel)):
+            if view is not None and config.history_views in ("both", name):
+                views.heads[name] = HistoryHead(config.hidden)
+    return views
+
+
+def _data_window(data: MatchingData, pairs: LabelledPairs) -> dict:
+    """What a model was trained on: sizes, time range, the data's meta."""
+    ts = [e.timestamp for e in data.interactions]
+    return {
+        "n_jobs": len(data.jobs),
+        "n_resumes": len(data.resumes),
+        "n_interactions": len(data.interactions),
+        "n_pairs": len(pairs.job),
+        "n_positive_pairs": int((pairs.label > 0.5).sum()),
+        "ts_min": float(min(ts)) if ts else None,
+        "ts_max": float(max(ts)) if ts else None,
+        "meta": to_jsonable(data.meta),
+    }
+
+
+def _assemble_model(
+    data, config, cache, inputs: TrainingInputs, views: TrainableViews, history, stopped_early
+) -> MatchingModel:
+    metrics: dict = {"history": history, "stopped_early": stopped_early}
+    last = next((h for h in reversed(history) if "noise_positive" in h), None)
+    if last is not None:
+        metrics["noise_estimate"] = {k: last.get(k) for k in NOISE_ESTIMATE_KEYS}
+    model = MatchingModel(
+        config,
+        cache.encoder.version,
+        views.text,
+        views.relation,
+        views.graph,
+        views.mix,
+        _data_window(data, inputs.pairs),
+        metrics,
+        inputs.in_dim,
+        views.history if views.heads else None,
+        views.heads,
+    )
+    model.use_cache(cache)
+    return model
+
+
+def _evaluate(model, data, config, inputs: TrainingInputs, taken, rng, log, t_start) -> None:
+    """In-sample sanity numbers: AUC of each view on observed + sampled-negative training pairs."""
+    pairs = inputs.pairs
+    sel = rng.permutation(len(pairs.job))[: config.eval_max_pairs]
+    subset = LabelledPairs(
+        pairs.job[sel], pairs.resume[sel], pairs.label[sel], pairs.strength[sel], pairs.fold[sel]
+    )
+    nj_, nr_, _ = sample_resume_negatives(subset, len(data.resumes), 1, rng, taken)
+    ev_pairs = np.concatenate([np.stack([pairs.job[sel], pairs.resume[sel]], 1), np.stack([nj_, nr_], 1)])
+    ev_y = np.concatenate([pairs.label[sel], np.zeros(len(nj_), np.float32)])
+    sc = model.score_pairs(data.jobs, data.resumes, ev_pairs)
+    ev = {}
+    for name in ("total", "text", "relation"):
+        s = getattr(sc, name)
+        if not np.isnan(s).any():
+            ev[f"train_auc_{name}"] = auc_score(s, ev_y)
+    metrics = model.metrics
+    metrics.update(ev)
+    metrics["train_seconds"] = time.monotonic() - t_start
+    if inputs.clean is not None:
+        metrics["label_clean_fraction"] = float(inputs.clean.mean())
+    epochs_run = len([h for h in log.history if h["stage"] == "train"])
+    log.report(TrainProgress("evaluate", epochs_run, config.epochs, ev))
