@@ -2,9 +2,9 @@
 
 from django.urls import path
 
-from recruiting import ingest_apis
+from recruiting.apis import imports, uploads
 
 urlpatterns = [
-    path("resumes/upload/", ingest_apis.ResumeUploadApi.as_view(), name="resume-upload"),
-    path("imports/", ingest_apis.ImportApi.as_view(), name="import-create"),
+    path("resumes/upload/", uploads.ResumeUploadApi.as_view(), name="resume-upload"),
+    path("imports/", imports.ImportApi.as_view(), name="import-create"),
 ]

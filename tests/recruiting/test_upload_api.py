@@ -143,12 +143,12 @@ def test_refused_files_store_nothing(
 def test_oversized_upload_is_413_before_parsing(
     make_org, make_recruiter, client_for, settings, media, monkeypatch
 ):
-    import recruiting.ingest_apis as ingest_apis
+    import recruiting.ingest_services as ingest_services
 
     def must_not_parse(*args, **kwargs):
         raise AssertionError("parsed an oversized file")
 
-    monkeypatch.setattr(ingest_apis, "parse_resume", must_not_parse)
+    monkeypatch.setattr(ingest_services, "parse_resume", must_not_parse)
     settings.RESUME_UPLOAD_MAX_BYTES = 1000
     org = make_org()
     client = client_for(make_recruiter(org))

@@ -19,13 +19,12 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.files.base import ContentFile
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from rest_framework.authtoken.models import Token
 
-from recruiting import sample_data, services
-from recruiting.models import Candidate, Job, Membership, Organization
+from recruiting import ingest_services, sample_data, services
+from recruiting.models import JOB_CONTENT_FIELDS, Candidate, Job, Membership, Organization
 from recruiting.parsing import parse_resume
 
 ORG_NAME = "Demo Recruiting"
@@ -126,10 +125,8 @@ def ensure_candidate(ctx: DemoContext) -> None:
             text = text.replace(text.splitlines()[0], "Casey Candidate", 1)
             data = text.encode("utf-8")
             parsed = parse_resume(data, filename="casey_candidate.txt")
-            services.resume_create(
-                candidate=candidate,
-                data={**parsed.resume_data(), "source_file_name": "casey_candidate.txt"},
-                source_file=ContentFile(data, name="casey_candidate.txt"),
+            ingest_services.resume_create_from_parsed(
+                candidate=candidate, parsed=parsed, content=data, file_name="casey_candidate.txt"
             )
     ctx.candidate_user, ctx.candidate_password, ctx.candidate_token = user, password, token.key
 
@@ -211,15 +208,7 @@ def write_example_files(ctx: DemoContext) -> None:
     generated = sample_data.generate(jobs=5, resumes=0, interactions=0, seed=ctx.options["seed"] + 2)
     with jobs.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        columns = [
-            "external_id",
-            "title",
-            "description",
-            "required_skills",
-            "nice_to_have_skills",
-            "location",
-            "seniority",
-        ]
+        columns = ["external_id", *JOB_CONTENT_FIELDS]
         writer.writerow(columns)
         for n, job in enumerate(generated.jobs, start=1):
             row = {**job, "external_id": f"demo-import-{n:03d}"}
