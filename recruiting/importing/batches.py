@@ -21,6 +21,7 @@ logger = logging.getLogger(__name__)
 
 
 def in_batches(records: Iterable[tuple[int, Any]], size: int) -> Iterator[list[tuple[int, Any]]]:
+    """Consecutive lists of at most `size` records."""
     batch: list[tuple[int, Any]] = []
     for item in records:
         batch.append(item)

@@ -58,6 +58,7 @@ def _decoded_lines(binary: IO[bytes]) -> Iterator[str]:
 
 
 def jsonl_records(binary: IO[bytes]) -> Iterator[tuple[int, dict | RowError]]:
+    """One record per non-blank line; ImportFileError when the first record is not a JSON object."""
     seen_record = False
     for line_no, line in enumerate(_decoded_lines(binary), start=1):
         if not line.strip():
@@ -88,6 +89,7 @@ def _normalise_column(name: str) -> str:
 
 
 def csv_records(binary: IO[bytes], kind: str, delimiter: str = ",") -> Iterator[tuple[int, dict | RowError]]:
+    """One record per row keyed by the normalised header; ImportFileError for a bad header."""
     reader = csv.reader(_decoded_lines(binary), delimiter=delimiter)
     try:
         header = next(reader)

@@ -13,6 +13,8 @@ CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
 
 @dataclass
 class ImportReport:
+    """The outcome of one import, as the API and the command report it."""
+
     kind: str
     format: str
     total: int = 0  # records read (blank lines are not records)

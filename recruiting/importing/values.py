@@ -16,6 +16,7 @@ from recruiting.parsing.experience import parse_experience
 
 
 def split_list(value: Any, field_name: str) -> list[str]:
+    """A list of strings from a list, a JSON array or a '|' / ';'-separated string; duplicates dropped."""
     if value is None:
         return []
     if isinstance(value, list):
@@ -44,6 +45,7 @@ def split_list(value: Any, field_name: str) -> list[str]:
 
 
 def entry_list(value: Any, field_name: str) -> list[dict]:
+    """Experience or education entries from a list, a JSON array or '|'-separated plain entries."""
     if value is None:
         return []
     if isinstance(value, list):
@@ -70,6 +72,7 @@ def entry_list(value: Any, field_name: str) -> list[dict]:
 
 
 def as_bool(value: Any, field_name: str) -> bool:
+    """true/false, yes/no, 1/0 and the like."""
     if isinstance(value, bool):
         return value
     if isinstance(value, int | float) and value in (0, 1):
@@ -82,6 +85,7 @@ def as_bool(value: Any, field_name: str) -> bool:
 
 
 def as_int(value: Any, field_name: str) -> int | None:
+    """A whole number (thousands separators allowed), None when empty."""
     if value is None or value == "":
         return None
     if isinstance(value, bool):
@@ -105,6 +109,7 @@ def as_int(value: Any, field_name: str) -> int | None:
 
 
 def as_str(value: Any, field_name: str) -> str:
+    """A stripped string; numbers are written out."""
     if value is None:
         return ""
     if isinstance(value, str):
@@ -115,12 +120,14 @@ def as_str(value: Any, field_name: str) -> str:
 
 
 def check_keys(record: dict, kind: str) -> None:
+    """RowError naming the first key the kind does not know."""
     unknown = sorted(set(record) - COLUMNS[kind])
     if unknown:
         raise RowError(unknown[0], f"Unknown field for {kind}. Known: {', '.join(sorted(COLUMNS[kind]))}.")
 
 
 def as_time(value: Any, field_name: str) -> datetime | None:
+    """An aware datetime from ISO 8601 (a naive time is UTC) or a Unix timestamp; None when empty."""
     if value is None or value == "":
         return None
     if isinstance(value, int | float) and not isinstance(value, bool):

@@ -27,6 +27,7 @@ _EDUCATION_SPLIT_RE = re.compile(r"\s*(?:\||•|·|\t|\s[–—-]\s|—|–|\s{3
 
 
 def parse_education(lines: list[str]) -> list[dict[str, Any]]:
+    """Entries from an education section; a second degree or institution line starts a new entry."""
     entries: list[dict[str, Any]] = []
     current: dict[str, Any] = {}
 

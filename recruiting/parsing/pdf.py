@@ -8,6 +8,7 @@ from recruiting.parsing.formats import ParseError
 
 
 def pdf_text(data: bytes) -> str:
+    """The text of every page; ParseError for an encrypted or damaged PDF."""
     from pypdf import PdfReader
     from pypdf.errors import PyPdfError
 

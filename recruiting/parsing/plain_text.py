@@ -8,6 +8,7 @@ from recruiting.parsing.formats import SUPPORTED_DESCRIPTION, ParseError, Unsupp
 
 
 def plain_text(data: bytes) -> str:
+    """UTF-16 with a BOM, else UTF-8, else latin-1; UnsupportedFileType for binary data."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
             return data.decode("utf-16")
@@ -25,6 +26,7 @@ _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\ufeff]")
 
 
 def clean_text(text: str) -> str:
+    """Unix line ends, no control characters or trailing blanks, at most one empty line in a row."""
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u00a0", " ")
     text = _CONTROL_RE.sub("", text)
     lines = [re.sub(r"[ \t]+$", "", line) for line in text.split("\n")]

@@ -22,6 +22,7 @@ def parse_resume(data: bytes, *, filename: str = "", content_type: str = "") -> 
 
 
 def parse_text(text: str) -> ParsedResume:
+    """Parse a resume's plain text into its sections."""
     text = clean_text(text)
     header, sections = split_sections(text)
     parsed = ParsedResume(full_text=text)

@@ -9,6 +9,7 @@ from recruiting.parsing.lines import BULLET_RE
 
 
 def docx_text(data: bytes) -> str:
+    """One line per paragraph (list items bulleted), table cells in reading order."""
     import docx
     from docx.table import Table, _Cell
     from docx.text.paragraph import Paragraph

@@ -40,6 +40,8 @@ HISTORY_DAYS = 90
 
 @dataclass
 class SampleData:
+    """Generated rows as plain dicts; interactions and resumes refer to jobs and candidates by index."""
+
     jobs: list[dict[str, Any]] = field(default_factory=list)  # Job fields + "family"
     candidates: list[dict[str, Any]] = field(default_factory=list)  # Candidate fields
     resumes: list[dict[str, Any]] = field(

@@ -55,6 +55,8 @@ SENIORITY_ORDER = list(SENIORITY_PREFIX)
 
 @dataclass(frozen=True)
 class Family:
+    """An occupation family: what its jobs and resumes are made of."""
+
     name: str
     titles: tuple[str, ...]
     skills: tuple[str, ...]
