@@ -6,7 +6,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
-    path("api/", include("recruiting.urls")),  # CRUD: organizations, jobs, candidates, resumes, interactions
-    path("api/", include("recruiting.ingest_urls")),  # resume upload, bulk import
-    path("api/", include("matching.urls")),  # ranked matches, pair scores, model versions, training runs
+    # organizations, members, jobs, candidates, resumes (and uploads), interactions, bulk imports
+    path("api/", include("recruiting.urls")),
+    # ranked candidates and jobs, pair scores, training runs, model versions
+    path("api/", include("matching.urls")),
 ]

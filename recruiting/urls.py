@@ -1,8 +1,8 @@
-"""/api/ routes for the recruiting CRUD and token auth (uploads and imports: `ingest_urls`)."""
+"""/api/ routes of the recruiting app: token auth, CRUD, resume upload and bulk import."""
 
 from django.urls import path
 
-from recruiting.apis import auth, candidates, interactions, jobs, organizations, resumes
+from recruiting.apis import auth, candidates, imports, interactions, jobs, organizations, resumes, uploads
 
 urlpatterns = [
     path("auth/token/", auth.TokenObtainApi.as_view(), name="auth-token"),
@@ -21,7 +21,9 @@ urlpatterns = [
     path("candidates/", candidates.CandidateListApi.as_view(), name="candidate-list"),
     path("candidates/<int:pk>/", candidates.CandidateDetailApi.as_view(), name="candidate-detail"),
     path("resumes/", resumes.ResumeListApi.as_view(), name="resume-list"),
+    path("resumes/upload/", uploads.ResumeUploadApi.as_view(), name="resume-upload"),
     path("resumes/<int:pk>/", resumes.ResumeDetailApi.as_view(), name="resume-detail"),
     path("interactions/", interactions.InteractionListApi.as_view(), name="interaction-list"),
     path("interactions/<int:pk>/", interactions.InteractionDetailApi.as_view(), name="interaction-detail"),
+    path("imports/", imports.ImportApi.as_view(), name="import-create"),
 ]

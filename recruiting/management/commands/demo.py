@@ -153,8 +153,8 @@ def ensure_sample_data(ctx: DemoContext) -> None:
 
 def embed_and_train(ctx: DemoContext) -> None:
     """Embed what the bulk load left unembedded, then train, evaluate and promote a first model."""
+    from matching.console import embed_backfill, train_in_process
     from matching.models import ModelVersion
-    from matching.services_cli import embed_backfill, train_in_process
 
     result = embed_backfill()
     ctx.say(f"Embedded {result.embedded} documents with all-MiniLM-L6-v2.")
