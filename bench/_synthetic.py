@@ -1,8 +1,8 @@
-"""Synthetic-set protocol for bench/quality.py (ml.synthetic, where the true label of every pair is known).
+"""Synthetic-set protocol for bench/quality.py (ml.data.synthetic, where the true label of every pair is known).
 
 - Data: ``make_synthetic(..., label_noise=rate, seed=seed)``. For one seed the pairs, their true labels, times
   and order are the same at every noise rate; only the flipped share of observed labels changes.
-- Split: by time (``ml.splits.time_split``, first ``train_fraction`` of events train). Methods train on the
+- Split: by time (``ml.data.splits.time_split``, first ``train_fraction`` of events train). Methods train on the
   training events with their OBSERVED (possibly flipped) labels; peers use the positive-kind events as views,
   the network uses positive and negative kinds.
 - Test: each held-out pair is judged by its TRUE label (noise known, so the test is clean).

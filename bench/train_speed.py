@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/train_speed.py --sizes 10000,100000 --baseline HEAD
 
-Data: ml.synthetic at the platform's proportions (1 job : 10 resumes : 100 interactions), time split 80/20.
+Data: ml.data.synthetic at the platform's proportions (1 job : 10 resumes : 100 interactions), time split 80/20.
 Embeddings are pre-computed (HashingEncoder, cached) so encoding is not measured. ``--baseline REV`` also trains
 the ml/ package of git revision REV (extracted to a temp dir, imported as ``ml_base``) in the same process on
 the same data; an epoch cut short by ``--base-minutes`` is extrapolated from its optimiser steps.

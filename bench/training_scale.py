@@ -5,7 +5,7 @@
 
 What runs: `matching.training.runs.train_run` (the function the `train_model` Celery task calls) on a synthetic
 platform written into PostgreSQL (database `tandem_bench`, created and migrated here; DATABASE_URL overrides).
-Full size = 10,000 jobs, 100,000 resumes, 1,000,000 interactions (ml.synthetic: occupations, seniority,
+Full size = 10,000 jobs, 100,000 resumes, 1,000,000 interactions (ml.data.synthetic: occupations, seniority,
 skills, hidden taste, 20% flipped labels, Zipf-like activity over 180 days); 1/10 and 1/100 scale all three.
 
 "Embeddings cached": every section text the model reads is put in the embedding cache beforehand with a

@@ -257,15 +257,18 @@ class EpochRunner:
                 break
         return stats
 
-    def _step(self, ep: _Epoch, idx: np.ndarray, keep: float, keep_neg: float):
+    def _step(
+        self, ep: _Epoch, idx: np.ndarray, keep: float, keep_neg: float
+    ) -> tuple[dict[str, float], torch.Tensor, torch.Tensor]:
         """One optimiser step on one batch; each view trains on the pairs the other view kept."""
         views, config, inputs = self.views, self.config, self.inputs
         y = torch.from_numpy(ep.pairs.label[idx])
         bj = torch.from_numpy(ep.pairs.job[idx])
         br = torch.from_numpy(ep.pairs.resume[idx])
+        ej, er = inputs.job_tensor[bj], inputs.resume_tensor[br]  # frozen section embeddings of the batch
         hf = ep.history_features[idx] if ep.history_features is not None else None
-        text = self._text_forward(bj, br, y, hf) if views.text is not None else None
-        rel = self._relation_forward(ep, idx, bj, br, y, hf) if views.relation is not None else None
+        text = self._text_forward(ej, er, y, hf) if views.text is not None else None
+        rel = self._relation_forward(ep, idx, ej, er, y, hf) if views.relation is not None else None
         if text is not None:
             ep.logits["text"][idx] = text.logit.detach().numpy()
         if rel is not None:
@@ -279,9 +282,7 @@ class EpochRunner:
         losses: dict[str, float] = {}
         total = torch.zeros(())
         if text is not None:
-            total = _text_loss(
-                total, losses, text, for_text, y, inputs.job_tensor[bj], inputs.resume_tensor[br], config
-            )
+            total = _text_loss(total, losses, text, for_text, y, ej, er, config)
         if rel is not None:
             total = _relation_loss(total, losses, rel, for_rel, y, config)
         if views.mix is not None:
@@ -292,9 +293,11 @@ class EpochRunner:
         self.opt.step()
         return losses, for_text, for_rel
 
-    def _text_forward(self, bj, br, y, hf) -> _ViewOutput:
-        views, inputs = self.views, self.inputs
-        out = views.text(inputs.job_tensor[bj], inputs.resume_tensor[br])
+    def _text_forward(
+        self, ej: torch.Tensor, er: torch.Tensor, y: torch.Tensor, hf: torch.Tensor | None
+    ) -> _ViewOutput:
+        views = self.views
+        out = views.text(ej, er)
         logit = out["logit"]
         head = views.heads.get("text")
         if head is not None:
@@ -302,9 +305,17 @@ class EpochRunner:
         bce = F.binary_cross_entropy_with_logits(logit, y, reduction="none")
         return _ViewOutput(logit, bce, out)
 
-    def _relation_forward(self, ep: _Epoch, idx, bj, br, y, hf) -> _ViewOutput:
+    def _relation_forward(
+        self,
+        ep: _Epoch,
+        idx: np.ndarray,
+        ej: torch.Tensor,
+        er: torch.Tensor,
+        y: torch.Tensor,
+        hf: torch.Tensor | None,
+    ) -> _ViewOutput:
         """The batch's computational subgraph, on the graph without this fold's interaction edges."""
-        views, inputs, config = self.views, self.inputs, self.config
+        views, config = self.views, self.config
         fold = int(ep.pairs.fold[idx[0]])
         jn, rn = views.job_node[ep.pairs.job[idx]], views.resume_node[ep.pairs.resume[idx]]
         targets = np.unique(np.concatenate([jn, rn]))
@@ -312,9 +323,7 @@ class EpochRunner:
         h_out = views.relation.sampled_states(views.node_x, views.node_types, nodes, blocks)
         hj = h_out[torch.from_numpy(np.searchsorted(targets, jn))]
         hr = h_out[torch.from_numpy(np.searchsorted(targets, rn))]
-        logit = views.relation.score(
-            hj, hr, similarity_features(inputs.job_tensor[bj], inputs.resume_tensor[br])
-        )
+        logit = views.relation.score(hj, hr, similarity_features(ej, er))
         head = views.heads.get("relation")
         if head is not None:
             logit = logit + head(hf)
@@ -322,7 +331,16 @@ class EpochRunner:
         return _ViewOutput(logit, bce, {"j": hj, "r": hr})
 
 
-def _text_loss(total, losses, text: _ViewOutput, sel, y, ej, er, config) -> torch.Tensor:
+def _text_loss(
+    total: torch.Tensor,
+    losses: dict[str, float],
+    text: _ViewOutput,
+    sel: torch.Tensor,
+    y: torch.Tensor,
+    ej: torch.Tensor,
+    er: torch.Tensor,
+    config: TrainConfig,
+) -> torch.Tensor:
     """BCE on the selected pairs, softened contrastive and section alignment on their positives."""
     l_bce = text.bce[sel].mean()
     pos = sel[y[sel] > 0.5]
@@ -336,7 +354,14 @@ def _text_loss(total, losses, text: _ViewOutput, sel, y, ej, er, config) -> torc
     return total
 
 
-def _relation_loss(total, losses, rel: _ViewOutput, sel, y, config) -> torch.Tensor:
+def _relation_loss(
+    total: torch.Tensor,
+    losses: dict[str, float],
+    rel: _ViewOutput,
+    sel: torch.Tensor,
+    y: torch.Tensor,
+    config: TrainConfig,
+) -> torch.Tensor:
     """BCE on the selected pairs, softened contrastive on the graph vectors of their positives."""
     l_bce = rel.bce[sel].mean()
     pos = sel[y[sel] > 0.5]
@@ -348,7 +373,17 @@ def _relation_loss(total, losses, rel: _ViewOutput, sel, y, config) -> torch.Ten
     return total
 
 
-def _mix_loss(total, losses, mix: ScoreMix, text, rel, for_text, for_rel, y, n) -> torch.Tensor:
+def _mix_loss(
+    total: torch.Tensor,
+    losses: dict[str, float],
+    mix: ScoreMix,
+    text: _ViewOutput,
+    rel: _ViewOutput,
+    for_text: torch.Tensor,
+    for_rel: torch.Tensor,
+    y: torch.Tensor,
+    n: int,
+) -> torch.Tensor:
     """The score mix fits on the pairs both views kept, on detached view logits (it must not move the views)."""
     both_sel = torch.from_numpy(np.intersect1d(for_text.numpy(), for_rel.numpy()))
     if len(both_sel) == 0:

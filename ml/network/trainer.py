@@ -67,7 +67,16 @@ def train(
         torch.set_num_threads(prev_threads)
 
 
-def _train(data, config, cache, progress, clean_mask_fn, t_start, deadline) -> MatchingModel:
+def _train(
+    data: MatchingData,
+    config: TrainConfig,
+    cache: EmbeddingCache | None,
+    progress: Callable[[TrainProgress], None] | None,
+    clean_mask_fn: Callable[[np.ndarray, np.ndarray], np.ndarray] | None,
+    t_start: float,
+    deadline: float | None,
+) -> MatchingModel:
+    """The steps of ``train`` in the order that fixes the draws from ``rng`` and torch's generator."""
     rng = np.random.default_rng(config.seed)
     if cache is None:  # (an empty cache is falsy: it has __len__)
         cache = EmbeddingCache(get_encoder())
@@ -87,7 +96,14 @@ def _train(data, config, cache, progress, clean_mask_fn, t_start, deadline) -> M
     return model
 
 
-def _encode(data, config, cache, rng, bars, log) -> TrainingInputs:
+def _encode(
+    data: MatchingData,
+    config: TrainConfig,
+    cache: EmbeddingCache,
+    rng: np.random.Generator,
+    bars: bool,
+    log: TrainingLog,
+) -> TrainingInputs:
     """Labelled pairs (with their interaction-edge folds) and the frozen section embeddings of every document."""
     pairs = aggregate_interactions(data)
     if len(pairs.job) == 0:
@@ -101,7 +117,9 @@ def _encode(data, config, cache, rng, bars, log) -> TrainingInputs:
     return TrainingInputs(pairs, ej_np, er_np)
 
 
-def _build_views(data, config, cache, inputs: TrainingInputs, log: TrainingLog) -> TrainableViews:
+def _build_views(
+    data: MatchingData, config: TrainConfig, cache: EmbeddingCache, inputs: TrainingInputs, log: TrainingLog
+) -> TrainableViews:
     """The relation graph and view, then the text view, the score mix and the history features and heads."""
     pairs = inputs.pairs
     graph = rel = None
@@ -157,8 +175,16 @@ def _data_window(data: MatchingData, pairs: LabelledPairs) -> dict:
 
 
 def _assemble_model(
-    data, config, cache, inputs: TrainingInputs, views: TrainableViews, history, stopped_early
+    data: MatchingData,
+    config: TrainConfig,
+    cache: EmbeddingCache,
+    inputs: TrainingInputs,
+    views: TrainableViews,
+    history: list[dict],
+    stopped_early: bool,
 ) -> MatchingModel:
+    """The served model: the trained views in eval mode, the history (``metrics["history"]`` is the live list,
+    so the evaluation record still lands in it), the last noise estimate, and the training cache."""
     metrics: dict = {"history": history, "stopped_early": stopped_early}
     last = next((h for h in reversed(history) if "noise_positive" in h), None)
     if last is not None:
@@ -180,7 +206,16 @@ def _assemble_model(
     return model
 
 
-def _evaluate(model, data, config, inputs: TrainingInputs, taken, rng, log, t_start) -> None:
+def _evaluate(
+    model: MatchingModel,
+    data: MatchingData,
+    config: TrainConfig,
+    inputs: TrainingInputs,
+    taken: np.ndarray,
+    rng: np.random.Generator,
+    log: TrainingLog,
+    t_start: float,
+) -> None:
     """In-sample sanity numbers: AUC of each view on observed + sampled-negative training pairs."""
     pairs = inputs.pairs
     sel = rng.permutation(len(pairs.job))[: config.eval_max_pairs]
