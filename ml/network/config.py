@@ -42,7 +42,7 @@ class TrainConfig:
     contrastive_weight: float = 0.3
     section_weight: float = 0.1  # peer/cross-level section alignment (text view)
     negatives_per_positive: int = 2
-    n_folds: int = 3  # interaction-edge folds: a batch never sees its own pairs' edges (relation.py)
+    n_folds: int = 3  # interaction-edge folds: a batch never sees its own pairs' edges (ml/relation/graph.py)
     knn: int = 5  # content-neighbour edges per node and side
     # relation view in training: each batch runs the R-GCN on its pairs' L-hop computational subgraph only, with
     # at most ``fanout`` sampled neighbours per node and relation; an int for every hop or a list per hop from
