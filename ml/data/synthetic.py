@@ -109,10 +109,12 @@ OCCUPATIONS: dict[str, dict] = {
         "category": "people",
     },
 }  # fmt: skip
-ADJACENT = {
+# A tuple, not a set: the order is iterated when drawing skills, and a set's order changes between processes
+# (string hashing), which made the generated data differ from run to run.
+ADJACENT = (
     ("backend", "fullstack"), ("frontend", "fullstack"), ("backend", "devops"), ("data_science", "ml_engineering"),
     ("ml_engineering", "backend"), ("accounting", "financial_analysis"), ("sales", "marketing"), ("hr", "accounting"),
-}  # fmt: skip
+)  # fmt: skip
 SENIORITY = ["Junior", "", "Senior", "Lead"]
 YEARS = [(0, 2), (2, 5), (5, 9), (8, 15)]
 CITIES = ["Berlin", "Munich", "Hamburg", "Cologne", "Frankfurt", "Remote"]

@@ -1,10 +1,10 @@
-"""A small synthetic platform (ml.synthetic) written into the database, for training tests."""
+"""A small synthetic platform (ml.data.synthetic) written into the database, for training tests."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from ml.synthetic import make_synthetic
+from ml.data.synthetic import make_synthetic
 from recruiting.models import Candidate, Interaction, Job, Organization, Resume
 
 
@@ -16,7 +16,7 @@ def load_synthetic_platform(
     seed: int = 0,
     label_noise: float = 0.1,
 ) -> dict:
-    """Jobs, resumes and interactions from ml.synthetic, timestamps shifted to end an hour ago.
+    """Jobs, resumes and interactions from ml.data.synthetic, timestamps shifted to end an hour ago.
 
     Returns {"jobs": {synthetic id: Job}, "resumes": {...}, "syn": SyntheticData}."""
     syn = make_synthetic(
