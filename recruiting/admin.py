@@ -40,9 +40,18 @@ class OrganizationAdmin(admin.ModelAdmin):
 
 @admin.register(Job)
 class JobAdmin(admin.ModelAdmin):
-    list_display = ["title", "organization", "status", "seniority", "remote", "location", "created_at"]
+    list_display = [
+        "title",
+        "employer",
+        "organization",
+        "status",
+        "seniority",
+        "remote",
+        "location",
+        "created_at",
+    ]
     list_filter = ["status", "seniority", "employment_type", "remote"]
-    search_fields = ["title", "external_id", "organization__name"]
+    search_fields = ["title", "employer", "external_id", "organization__name"]
     list_select_related = ["organization"]
     readonly_fields = ["content_hash", "created_at", "updated_at"]
     date_hierarchy = "created_at"

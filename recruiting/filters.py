@@ -57,6 +57,7 @@ class JobFilter(django_filters.FilterSet):
     seniority = django_filters.MultipleChoiceFilter(choices=Job.Seniority.choices)
     employment_type = django_filters.MultipleChoiceFilter(choices=Job.EmploymentType.choices)
     location = django_filters.CharFilter(lookup_expr="icontains")
+    employer = django_filters.CharFilter(lookup_expr="icontains")
     organization = django_filters.NumberFilter(field_name="organization_id")
     created = django_filters.IsoDateTimeFromToRangeFilter(field_name="created_at")
     skill = django_filters.CharFilter(
@@ -69,7 +70,7 @@ class JobFilter(django_filters.FilterSet):
 
     class Meta:
         model = Job
-        fields = ["status", "remote", "seniority", "employment_type", "location", "organization"]
+        fields = ["status", "remote", "seniority", "employment_type", "location", "employer", "organization"]
 
     def filter_skill(self, queryset, name, value):
         return _skills_filter(queryset, ("required_skills", "nice_to_have_skills"), value)

@@ -18,6 +18,7 @@ from recruiting.validators import validate_education, validate_experience, valid
 JOB_FIELDS = (
     "external_id",
     "title",
+    "employer",
     "description",
     "required_skills",
     "nice_to_have_skills",
@@ -44,10 +45,12 @@ CANDIDATE_FIELDS = ("external_id", "full_name", "email", "location")
 # The fields hashed into `content_hash`: a change to any of them marks the document for re-embedding.
 JOB_CONTENT_FIELDS = (
     "title",
+    "employer",
     "description",
     "required_skills",
     "nice_to_have_skills",
     "location",
+    "remote",
     "seniority",
 )
 RESUME_CONTENT_FIELDS = ("headline", "summary", "skills", "experience", "education", "full_text")
@@ -150,6 +153,9 @@ class Job(TimeStamped):
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="jobs")
     external_id = models.CharField(max_length=200, blank=True, default="")
     title = models.CharField(max_length=300)
+    # The company the job is for; the owning organization may recruit for several employers.
+    # db_default keeps raw inserts (COPY in the benchmarks) that leave the column out valid.
+    employer = models.CharField(max_length=200, blank=True, default="", db_default="")
     description = models.TextField(blank=True, default="")
     required_skills = models.JSONField(default=list, blank=True, validators=[validate_string_list])
     nice_to_have_skills = models.JSONField(default=list, blank=True, validators=[validate_string_list])

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models, transaction
 from django.utils.text import slugify
 
@@ -37,7 +37,9 @@ def _assign(instance: models.Model, data: dict[str, Any], allowed: Iterable[str]
         setattr(instance, name, value)
 
 
-def _after_commit_saved(instance: Job | Resume, *, content_changed: bool) -> None:
+def _after_commit_saved(instance: Job | Resume, *, content_changed: bool, notify: bool = True) -> None:
+    if not notify:  # the caller announces it with others (the bulk import: `documents_imported`)
+        return
     model, pk = type(instance), instance.pk
     transaction.on_commit(
         lambda: signals.document_saved.send(sender=model, instance_id=pk, content_changed=content_changed)
@@ -126,16 +128,24 @@ _EXTERNAL_ID_SCOPE: dict[type[models.Model], str] = {
 }
 
 
-def _full_clean(instance: models.Model, errors: dict[str, list[str]] | None = None) -> None:
+def _full_clean(
+    instance: models.Model, errors: dict[str, list[str]] | None = None, *, verified: Iterable[str] = ()
+) -> None:
     """full_clean, with the checks that Django reports without a field name (a duplicate
     `external_id`, a constraint across fields) reported on the field, so the API can name it.
 
-    `errors` are failures the caller already found; those fields are not validated again.
+    `errors` are failures the caller already found; those fields are not validated again. The
+    constraints on `verified` fields (and the `external_id` uniqueness checked here) the caller has
+    checked itself, so Django's query for each is not run again (each is one query and a savepoint,
+    per row of a bulk import).
     """
     errors = dict(errors or {})
+    verified = set(verified)
     scope = _EXTERNAL_ID_SCOPE.get(type(instance))
     external_id = getattr(instance, "external_id", "")
-    if scope and external_id and "external_id" not in errors and getattr(instance, scope) is not None:
+    if scope and "external_id" not in errors and not external_id:
+        verified.add("external_id")  # the unique constraint holds only for non-empty ids
+    elif scope and "external_id" not in errors and getattr(instance, scope) is not None:
         duplicate = (
             type(instance)
             ._default_manager.filter(**{scope: getattr(instance, scope), "external_id": external_id})
@@ -143,8 +153,13 @@ def _full_clean(instance: models.Model, errors: dict[str, list[str]] | None = No
         )
         if duplicate.exists():
             errors["external_id"] = [f"{type(instance).__name__} with this external_id already exists."]
+        verified.add("external_id")
     try:
-        instance.full_clean(exclude=set(errors))
+        instance.full_clean(exclude=set(errors), validate_constraints=False)
+    except ValidationError as e:
+        errors = e.update_error_dict(errors)
+    try:  # as full_clean would: only for fields that passed validation
+        instance.validate_constraints(exclude={*errors, *verified} - {NON_FIELD_ERRORS})
     except ValidationError as e:
         errors = e.update_error_dict(errors)
     if errors:
@@ -157,27 +172,31 @@ def _job_full_clean(job: Job) -> None:
     lo, hi = job.salary_min, job.salary_max
     if isinstance(lo, int) and isinstance(hi, int) and lo > hi:
         errors["salary_max"] = ["Must be greater than or equal to salary_min."]
-    _full_clean(job, errors)
+    # whole numbers or empty: the check above is the range constraint, no query needed
+    checked = all(v is None or (isinstance(v, int) and not isinstance(v, bool)) for v in (lo, hi))
+    _full_clean(job, errors, verified={"salary_max"} if checked else ())
 
 
-def job_create(*, organization: Organization, data: dict[str, Any]) -> Job:
+def job_create(*, organization: Organization, data: dict[str, Any], notify: bool = True) -> Job:
+    """A new job; `document_saved` after commit unless `notify=False` (the caller sends a bulk signal)."""
     with transaction.atomic():
         job = Job(organization=organization)
         _assign(job, data, JOB_FIELDS)
         _job_full_clean(job)
         job.save()
-        _after_commit_saved(job, content_changed=True)
+        _after_commit_saved(job, content_changed=True, notify=notify)
     return job
 
 
-def job_update(*, job: Job, data: dict[str, Any]) -> Job:
+def job_update(*, job: Job, data: dict[str, Any], notify: bool = True) -> Job:
+    """Change a job; `document_saved` (with `content_changed`) after commit unless `notify=False`."""
     with transaction.atomic():
         job = Job.objects.select_for_update().get(pk=job.pk)
         before = job.content_hash
         _assign(job, data, JOB_FIELDS)
         _job_full_clean(job)
         job.save()
-        _after_commit_saved(job, content_changed=job.content_hash != before)
+        _after_commit_saved(job, content_changed=job.content_hash != before, notify=notify)
     return job
 
 
@@ -215,7 +234,10 @@ def candidate_erase(*, candidate: Candidate) -> None:
         candidate.delete()
 
 
-def resume_create(*, candidate: Candidate, data: dict[str, Any], source_file=None) -> Resume:
+def resume_create(
+    *, candidate: Candidate, data: dict[str, Any], source_file=None, notify: bool = True
+) -> Resume:
+    """A new resume (every content field may be empty); `document_saved` after commit unless `notify=False`."""
     stored_files: list[tuple[Any, str]] = []
     try:
         with transaction.atomic():
@@ -229,7 +251,7 @@ def resume_create(*, candidate: Candidate, data: dict[str, Any], source_file=Non
                 # Saved once the row exists, so the upload path can use the candidate id.
                 resume.source_file.save(source_file.name, source_file, save=True)
                 stored_files.append((resume.source_file.storage, resume.source_file.name))
-            _after_commit_saved(resume, content_changed=True)
+            _after_commit_saved(resume, content_changed=True, notify=notify)
     except BaseException:
         # Storage is not transactional: a file written by a rolled-back block is removed here.
         for storage, name in stored_files:
@@ -238,7 +260,8 @@ def resume_create(*, candidate: Candidate, data: dict[str, Any], source_file=Non
     return resume
 
 
-def resume_update(*, resume: Resume, data: dict[str, Any]) -> Resume:
+def resume_update(*, resume: Resume, data: dict[str, Any], notify: bool = True) -> Resume:
+    """Change a resume; `document_saved` (with `content_changed`) after commit unless `notify=False`."""
     with transaction.atomic():
         resume = Resume.objects.select_for_update().get(pk=resume.pk)
         before = resume.content_hash
@@ -248,7 +271,7 @@ def resume_update(*, resume: Resume, data: dict[str, Any]) -> Resume:
             resume.full_text = resume_compose_text(resume)
         _full_clean(resume)
         resume.save()
-        _after_commit_saved(resume, content_changed=resume.content_hash != before)
+        _after_commit_saved(resume, content_changed=resume.content_hash != before, notify=notify)
     return resume
 
 
@@ -300,8 +323,12 @@ def interaction_record(
     actor: AbstractBaseUser | None = None,
     created_at: datetime | None = None,
     external_id: str = "",
+    notify: bool = True,
 ) -> Interaction:
-    """Append one event. Events are never updated: a later decision is a new event."""
+    """Append one event. Events are never updated: a later decision is a new event.
+
+    `interaction_recorded` is sent after commit unless `notify=False` (the bulk import sends one
+    `interactions_imported` per batch instead)."""
     with transaction.atomic():
         interaction = Interaction(job=job, resume=resume, kind=kind, actor=actor, external_id=external_id)
         if created_at is not None:
@@ -309,6 +336,8 @@ def interaction_record(
         _full_clean(interaction)
         interaction.save()
         pk, job_id, resume_id = interaction.pk, job.pk, resume.pk
+        if not notify:
+            return interaction
         transaction.on_commit(
             lambda: signals.interaction_recorded.send(
                 sender=Interaction, instance_id=pk, job_id=job_id, resume_id=resume_id, kind=kind

@@ -25,6 +25,12 @@ class JobInputSerializer(serializers.Serializer):
 
     external_id = serializers.CharField(max_length=200, allow_blank=True, default="")
     title = serializers.CharField(max_length=300)
+    employer = serializers.CharField(
+        max_length=200,
+        allow_blank=True,
+        default="",
+        help_text="The company the job is for, if not the organization.",
+    )
     description = serializers.CharField(allow_blank=True, default="", trim_whitespace=False)
     required_skills = skills_field(default=list)
     nice_to_have_skills = skills_field(default=list)

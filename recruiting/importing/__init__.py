@@ -4,11 +4,12 @@ Formats
 -------
 JSON Lines (one object per line) or CSV with a header row. Column / key names:
 
-* jobs: ``external_id, title (required), description, required_skills, nice_to_have_skills, location,
-  remote, seniority, employment_type, salary_min, salary_max, salary_currency, status``
+* jobs: ``external_id, title (required), employer, description, required_skills, nice_to_have_skills,
+  location, remote, seniority, employment_type, salary_min, salary_max, salary_currency, status``
 * resumes: candidate columns ``candidate_external_id, full_name, email, location``; resume columns
   ``external_id`` (alias ``resume_external_id``), ``headline, summary, skills, experience, education,
-  full_text``
+  full_text``. Every resume column may be empty (a candidate known only by their interactions has a
+  resume without text); a row with no value at all is rejected.
 * interactions: ``external_id, job_external_id (required), resume_external_id and/or
   candidate_external_id (one required), kind (required), created_at`` (ISO 8601; a naive time is UTC)
 
@@ -21,12 +22,13 @@ like a CSV cell). Unknown keys reject the row (JSONL) or the file (CSV header).
 Idempotency (re-importing a file creates nothing new)
 -----------------------------------------------------
 * jobs: by ``external_id`` within the organization (a changed row updates the job: ``updated``);
-  without one, by ``Job.content_hash`` within the organization (same title, description, skills,
-  location, seniority: ``unchanged``).
-* resumes: the candidate by ``candidate_external_id``, else by ``email`` (case-insensitive), else by
-  ``full_name`` together with an identical resume; a new candidate is created otherwise. The resume by
-  ``external_id`` within that candidate (changed content: ``updated``), else by the candidate plus
-  ``Resume.content_hash``.
+  without one, by ``Job.content_hash`` within the organization (same ``JOB_CONTENT_FIELDS``: title,
+  employer, description, skills, location, remote, seniority: ``unchanged``).
+* resumes: the candidate by ``candidate_external_id``, else by ``email`` (case-insensitive), else, for a
+  row with a resume ``external_id``, the candidate holding a resume with that id in the organization
+  (a new one when none does), else by ``full_name`` together with an identical resume; a new candidate
+  is created otherwise. The resume by ``external_id`` within that candidate (changed content:
+  ``updated``), else by the candidate plus ``Resume.content_hash``.
 * interactions: append-only, never updated. By ``external_id`` within the job, else by the natural
   key (job, resume, kind, created_at); so ``created_at`` is required when ``external_id`` is empty.
   Jobs and resumes are referenced by their external ids in the organization.
@@ -43,10 +45,18 @@ together; each row then runs in a savepoint, so a rejected row leaves nothing be
 A file that cannot be read as the format at all (not text, no CSV header, unknown columns, first
 record not JSON) raises ``ImportFileError`` before anything is written.
 
+Signals
+-------
+Rows are written without the per-object ``document_saved`` / ``interaction_recorded``: each committed
+batch sends one ``recruiting.signals.documents_imported`` (jobs, resumes) or ``interactions_imported``
+once it commits, naming what the batch wrote; a rolled-back batch sends nothing. Existing jobs are
+looked up once per batch (by ``external_id``), not once per row.
+
 Modules
 -------
 ``columns`` (kinds, formats, columns), ``readers`` (file to records), ``values`` and ``rows`` (row
-validation), ``appliers`` (the idempotent writes), ``batches`` (the run), ``report`` and ``errors``.
+validation), ``appliers`` (the idempotent writes), ``notices`` (the batch's signal), ``batches`` (the
+run), ``report`` and ``errors``.
 """
 
 from recruiting.importing.batches import import_file

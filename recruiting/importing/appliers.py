@@ -8,6 +8,7 @@ from django.contrib.auth.models import AbstractBaseUser
 
 from recruiting import services
 from recruiting.importing.errors import RowError
+from recruiting.importing.notices import BatchNotices
 from recruiting.importing.report import CREATED, UNCHANGED, UPDATED
 from recruiting.importing.rows import job_data, resume_row
 from recruiting.importing.values import as_str, as_time, check_keys
@@ -18,8 +19,15 @@ def _changed(instance, data: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in data.items() if getattr(instance, k) != v}
 
 
+_MODELS = {"jobs": Job, "resumes": Resume, "interactions": Interaction}
+
+
 class RowApplier:
-    """Applies rows of one kind to one organization, remembering the jobs and resumes rows refer to."""
+    """Applies rows of one kind to one organization, remembering the jobs and resumes rows refer to.
+
+    Writes send no per-row signals: each applied row's documents or events are noted in `notices`
+    (one `BatchNotices` per batch, from `start_batch`), which the batch announces once it commits.
+    """
 
     def __init__(self, organization: Organization, kind: str, actor: AbstractBaseUser | None):
         self.org = organization
@@ -27,10 +35,33 @@ class RowApplier:
         self.actor = actor
         self._jobs: dict[str, Job] = {}
         self._resumes: dict[tuple[str, str], Resume] = {}
+        self._batch_jobs: dict[str, Job | None] = {}  # external_id -> job (None: not there yet)
+        self.notices = BatchNotices(_MODELS[kind])
+
+    def start_batch(self, batch: list[tuple[int, Any]]) -> BatchNotices:
+        """A new batch: fresh notices and, for jobs, the batch's existing jobs looked up in one query."""
+        self.notices = BatchNotices(_MODELS[self.kind])
+        self._batch_jobs = self._prefetch_jobs(batch) if self.kind == "jobs" else {}
+        return self.notices
+
+    def _prefetch_jobs(self, batch: list[tuple[int, Any]]) -> dict[str, Job | None]:
+        ids: set[str] = set()
+        for _line, record in batch:
+            if isinstance(record, dict):
+                try:
+                    ids.add(as_str(record.get("external_id"), "external_id"))
+                except RowError:
+                    continue  # the row is refused when applied
+        ids.discard("")
+        found = {j.external_id: j for j in Job.objects.filter(organization=self.org, external_id__in=ids)}
+        return {external_id: found.get(external_id) for external_id in ids}
 
     def apply(self, record: dict) -> str:
         """CREATED, UPDATED or UNCHANGED; RowError or ValidationError when the row is refused."""
-        return getattr(self, f"_apply_{self.kind}")(record)
+        self.notices.start_row()
+        outcome = getattr(self, f"_apply_{self.kind}")(record)
+        self.notices.keep_row()
+        return outcome
 
     def forget_lookups(self) -> None:
         """Drop the remembered jobs and resumes (after a rollback they may no longer exist)."""
@@ -42,18 +73,27 @@ class RowApplier:
         data = job_data(record)
         external_id = data.get("external_id", "")
         if external_id:
-            job = Job.objects.filter(organization=self.org, external_id=external_id).first()
+            if external_id in self._batch_jobs:
+                job = self._batch_jobs[external_id]
+            else:
+                job = Job.objects.filter(organization=self.org, external_id=external_id).first()
             if job is not None:
                 changes = _changed(job, data)
                 if not changes:
                     return UNCHANGED
-                services.job_update(job=job, data=changes)
+                before = job.content_hash
+                job = services.job_update(job=job, data=changes, notify=False)
+                self._batch_jobs[external_id] = job  # a later row of the batch sees it as it is now
+                self.notices.document(job.pk, content_changed=job.content_hash != before)
                 return UPDATED
         else:
             probe = Job(organization=self.org, **data)
             if Job.objects.filter(organization=self.org, content_hash=probe.compute_content_hash()).exists():
                 return UNCHANGED
-        services.job_create(organization=self.org, data=data)
+        job = services.job_create(organization=self.org, data=data, notify=False)
+        if external_id:
+            self._batch_jobs[external_id] = job
+        self.notices.document(job.pk, content_changed=True)
         return CREATED
 
     # candidates + resumes
@@ -64,7 +104,7 @@ class RowApplier:
             probe.full_text = services.resume_compose_text(probe)
         digest = probe.compute_content_hash()
 
-        candidate = self._find_candidate(candidate_data, digest)
+        candidate = self._find_candidate(candidate_data, resume_data.get("external_id", ""), digest)
         candidate_changed = False
         if candidate is None:
             candidate = services.candidate_create(organization=self.org, data=candidate_data)
@@ -83,19 +123,32 @@ class RowApplier:
                 changes = _changed(resume, resume_data)
                 if not changes:
                     return outcome_if_same
-                services.resume_update(resume=resume, data=changes)
+                before = resume.content_hash
+                resume = services.resume_update(resume=resume, data=changes, notify=False)
+                self.notices.document(resume.pk, content_changed=resume.content_hash != before)
                 return UPDATED
         elif Resume.objects.filter(candidate=candidate, content_hash=digest).exists():
             return outcome_if_same
-        services.resume_create(candidate=candidate, data=resume_data)
+        resume = services.resume_create(candidate=candidate, data=resume_data, notify=False)
+        self.notices.document(resume.pk, content_changed=True)
         return CREATED
 
-    def _find_candidate(self, data: dict[str, str], digest: str) -> Candidate | None:
+    def _find_candidate(self, data: dict[str, str], resume_external_id: str, digest: str) -> Candidate | None:
+        """By candidate external_id, else email, else the one candidate holding a resume with this
+        external_id, else (a row without a resume external_id) the same name with an identical resume."""
         pool = Candidate.objects.filter(organization=self.org)
         if data.get("external_id"):
             return pool.filter(external_id=data["external_id"]).first()
         if data.get("email"):
             return pool.filter(email__iexact=data["email"]).order_by("pk").first()
+        if resume_external_id:
+            holders = list(pool.filter(resumes__external_id=resume_external_id).distinct().order_by("pk")[:2])
+            if len(holders) > 1:
+                raise RowError(
+                    "external_id",
+                    f"Several candidates have a resume {resume_external_id!r}; add candidate_external_id.",
+                )
+            return holders[0] if holders else None
         same = Resume.objects.filter(
             candidate__organization=self.org,
             candidate__full_name=data.get("full_name", ""),
@@ -139,7 +192,9 @@ class RowApplier:
             actor=self.actor,
             created_at=created_at,
             external_id=external_id,
+            notify=False,
         )
+        self.notices.interaction(job.pk, resume.pk)
         return CREATED
 
     def _job(self, external_id: str) -> Job:

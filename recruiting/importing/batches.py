@@ -98,9 +98,11 @@ def run_batch(
     """Apply one batch in one transaction and count it in `report`; a failed batch leaves nothing."""
     try:
         with transaction.atomic():
+            notices = applier.start_batch(batch)
             outcomes, rejected = _apply_rows(applier, batch)
             if rejected and not partial:
                 raise _BatchRejected(rejected)
+            notices.send_on_commit()  # one bulk signal for the batch, once it commits
     except _BatchRejected as exc:
         applier.forget_lookups()
         _report_rolled_back(report, batch, exc.rejected)

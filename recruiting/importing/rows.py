@@ -7,7 +7,6 @@ from typing import Any
 from recruiting.importing.columns import CANDIDATE_PROFILE_FIELDS
 from recruiting.importing.errors import RowError
 from recruiting.importing.values import as_bool, as_int, as_str, check_keys, entry_list, split_list
-from recruiting.models import RESUME_CONTENT_FIELDS
 
 
 def job_data(record: dict) -> dict[str, Any]:
@@ -56,8 +55,10 @@ def resume_row(record: dict) -> tuple[dict[str, str], dict[str, Any]]:
             resume[name] = as_str(value, name)
     candidate = {k: v for k, v in candidate.items() if v}
     resume = {k: v for k, v in resume.items() if v not in ("", None)}
-    if not any(resume.get(k) for k in RESUME_CONTENT_FIELDS):
-        raise RowError("", f"The resume is empty: give at least one of {', '.join(RESUME_CONTENT_FIELDS)}.")
+    # A resume without any text is valid (a candidate known only by their interactions); a row that
+    # names neither a candidate nor a resume nor any content is not.
+    if not candidate and not resume:
+        raise RowError("", "The row is empty: give a candidate, a resume external_id or resume content.")
     if "email" in candidate:
         candidate["email"] = candidate["email"].lower()
     return candidate, resume

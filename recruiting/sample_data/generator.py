@@ -119,6 +119,7 @@ def _job(rng: random.Random, n: int, family: Family) -> dict[str, Any]:
     return {
         "external_id": f"{EXTERNAL_PREFIX}job-{family.name}-{n:05d}",
         "title": title,
+        "employer": company,
         "description": description,
         "required_skills": required,
         "nice_to_have_skills": nice,

@@ -260,3 +260,18 @@ def test_ordering_and_pagination(api, org, catalogue, monkeypatch):
     second = api.get(first.data["next"])
     assert [r["title"] for r in second.data["results"]] == ["Python dev"]
     assert api.get("/api/jobs/?page=9").status_code == 404
+
+
+def test_employer_is_written_read_and_filtered(api, org, make_job):
+    response = api.post("/api/jobs/", {"title": "Nurse", "employer": "St. Mary's Hospital"}, format="json")
+    assert response.status_code == 201, response.content
+    assert response.data["employer"] == "St. Mary's Hospital"
+    assert Job.objects.get(pk=response.data["id"]).employer == "St. Mary's Hospital"
+    plain = make_job(org, title="Cook")  # no employer: the organization hires for itself
+    assert api.get(f"/api/jobs/{plain.pk}/").data["employer"] == ""
+    response = api.patch(f"/api/jobs/{plain.pk}/", {"employer": "Marys Diner"}, format="json")
+    assert response.status_code == 200 and response.data["employer"] == "Marys Diner"
+    assert {r["title"] for r in _results(api.get("/api/jobs/?employer=MARY"))} == {"Nurse", "Cook"}
+    assert [r["title"] for r in _results(api.get("/api/jobs/?employer=hospital"))] == ["Nurse"]
+    response = api.post("/api/jobs/", {"title": "X", "employer": "e" * 201}, format="json")
+    assert response.status_code == 400 and "employer" in response.data

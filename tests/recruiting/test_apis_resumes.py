@@ -129,3 +129,14 @@ def test_resume_filters(api, candidate, org):
     assert ids("skill=django") == {r2.pk}
     assert ids("skill=java") == set()
     assert [r["id"] for r in api.get("/api/resumes/?ordering=created_at").data["results"]] == [r1.pk, r2.pk]
+
+
+def test_resume_without_text_is_created(api, candidate):
+    """A candidate known only by interactions has a resume with no text: valid, nothing composed."""
+    response = api.post("/api/resumes/", {"candidate": candidate.pk, "external_id": "R-7"}, format="json")
+    assert response.status_code == 201, response.content
+    resume = Resume.objects.get(pk=response.data["id"])
+    assert (resume.external_id, resume.headline, resume.skills, resume.full_text) == ("R-7", "", [], "")
+    assert resume.content_hash == resume.compute_content_hash()
+    response = api.post("/api/resumes/", {"candidate": candidate.pk}, format="json")
+    assert response.status_code == 201, response.content

@@ -214,15 +214,16 @@ def test_rejected_resume_row_leaves_no_candidate(make_org):
         _jsonl(
             [
                 {"candidate_external_id": "C9", "full_name": "Dana", "skills": ["x" * 250]},
-                {"candidate_external_id": "C8", "full_name": "Eli"},
+                {"candidate_external_id": "C8", "full_name": "Eli"},  # no text: a valid, empty resume
                 {"candidate_external_id": "C7", "email": "not-an-email", "headline": "Cook"},
+                {},
             ]
         ),
         format="jsonl",
     )
-    assert report.created == 0
-    assert [(r["line"], r["field"]) for r in report.rejected] == [(1, "skills"), (2, ""), (3, "email")]
-    assert not Candidate.objects.filter(organization=org).exists()
+    assert report.created == 1
+    assert [(r["line"], r["field"]) for r in report.rejected] == [(1, "skills"), (3, "email"), (4, "")]
+    assert list(Candidate.objects.filter(organization=org).values_list("external_id", flat=True)) == ["C8"]
 
 
 # --- interactions ---------------------------------------------------------------------------------

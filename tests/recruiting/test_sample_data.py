@@ -33,6 +33,9 @@ def test_generated_data_has_structure_and_noise():
     assert {j["seniority"] for j in data.jobs} >= {"junior", "mid", "senior"}
     for job in data.jobs[:20]:
         assert job["required_skills"] and "Requirements:" in job["description"] and job["location"]
+        assert job["employer"] in sample_data.FAMILIES[job["family"]].companies
+        assert job["description"].startswith(f"{job['employer']} is hiring")
+    assert len({j["employer"] for j in data.jobs}) > 10  # one organization recruits for many employers
     for resume in data.resumes[:20]:
         assert resume["headline"] and resume["summary"] and resume["skills"] and resume["education"]
         assert all({"title", "company", "start", "end"} <= set(e) for e in resume["experience"])
@@ -65,7 +68,7 @@ def test_load_sample_data(make_org):
     assert counts == {"jobs": 20, "candidates": 40, "resumes": 40, "interactions": 150}
     job = Job.objects.filter(organization=org).first()
     resume = Resume.objects.filter(candidate__organization=org).first()
-    assert job.content_hash == job.compute_content_hash()
+    assert job.content_hash == job.compute_content_hash() and job.employer
     assert resume.full_text and resume.content_hash == resume.compute_content_hash()
     assert Interaction.objects.filter(job__organization=org).count() == 150
     # loading again is a no-op
@@ -127,6 +130,10 @@ def test_demo_example_files_import_cleanly(settings, tmp_path, client_for):
         format="multipart",
     )
     assert response.status_code == 200 and response.json()["created"] == 5, response.content
+    imported = Job.objects.filter(
+        organization__slug="demo-recruiting", external_id__startswith="demo-import-"
+    )
+    assert imported.count() == 5 and all(job.employer for job in imported)
     resume = (tmp_path / "demo" / "resume.txt").read_bytes()
     response = client.post(
         "/api/resumes/upload/",

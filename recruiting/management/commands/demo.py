@@ -182,7 +182,8 @@ def show_top_candidates(ctx: DemoContext, *, jobs: int = 2, top: int = 5) -> Non
         body = response.json()
         ctx.say("")
         ctx.say(
-            f"Top {top} candidates for job {job.pk} '{job.title}' ({job.location}) — model {body['model']}:"
+            f"Top {top} candidates for job {job.pk} '{job.title}'{' at ' + job.employer if job.employer else ''}"
+            f" ({job.location}) — model {body['model']}:"
         )
         for item in body["results"]:
             score = item["score"]
