@@ -254,7 +254,11 @@ LOGGING = {
 
 # Matching service (matching/retrieval.py, index.py, cache.py): stage-1 retrieval, rerank, the index, the cache.
 MATCH_RETRIEVE_K = env_int("MATCH_RETRIEVE_K", 300)  # nearest neighbours fetched before filtering
-MATCH_RERANK_K = env_int("MATCH_RERANK_K", 200)  # of those, how many the active model reranks
+# How many accepted hits the active model reranks: every one fetched by default (a first-stage hit the
+# reranker never sees cannot be served, however high the model would score it).
+MATCH_RERANK_K = env_int("MATCH_RERANK_K", MATCH_RETRIEVE_K)
+# Documents per batch when a version's own retrieval space is written (matching.model_space).
+MODEL_SPACE_BATCH = env_int("MODEL_SPACE_BATCH", 512)
 MATCH_MAX_FETCH = env_int("MATCH_MAX_FETCH", 5000)  # widest stage-1 search when filters are selective
 MATCH_POOL_SCAN_MAX = env_int(
     "MATCH_POOL_SCAN_MAX", 50_000

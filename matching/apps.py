@@ -6,8 +6,9 @@ class MatchingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from matching import embedding
+        from matching import embedding, model_space
         from matching.index.upkeep import connect_match_signals
+        from matching.signals import model_activated
         from recruiting import signals
 
         # recruiting sends these after its transaction commits; embedding is queued only when content changed.
@@ -17,5 +18,18 @@ class MatchingConfig(AppConfig):
         signals.document_erased.connect(
             embedding.on_document_erased, dispatch_uid="matching.forget_on_document_erased"
         )
+        # an interaction moves both documents in the active model's space
+        signals.interaction_recorded.connect(
+            embedding.on_interaction_recorded, dispatch_uid="matching.embed_on_interaction_recorded"
+        )
+        # bulk imports: one flag update and one embedding task per committed batch
+        signals.documents_imported.connect(
+            embedding.on_documents_imported, dispatch_uid="matching.embed_on_documents_imported"
+        )
+        signals.interactions_imported.connect(
+            embedding.on_interactions_imported, dispatch_uid="matching.embed_on_interactions_imported"
+        )
+        # a version activated without its own retrieval space gets it written
+        model_activated.connect(model_space.on_model_activated, dispatch_uid="matching.model_space.activated")
         # index upkeep and result-cache invalidation (saved, erased, interaction recorded, model activated)
         connect_match_signals()

@@ -23,6 +23,7 @@ JOB_VALUES = (
     "nice_to_have_skills",
     "location",
     "remote",
+    "employer",
     "organization__name",
 )
 RESUME_VALUES = ("id", "headline", "summary", "skills", "experience", "education", "candidate__location")
@@ -62,7 +63,8 @@ def job_doc_from_values(row: Mapping[str, Any]) -> JobDoc:
         title=row.get("title") or "",
         description=row.get("description") or "",
         skills=_dedupe(_strings(row.get("required_skills")) + _strings(row.get("nice_to_have_skills"))),
-        company=row.get("organization__name") or "",
+        # The employer the job is for; the owning organization's name when none is given.
+        company=row.get("employer") or row.get("organization__name") or "",
         location=location,
     )
 
@@ -123,6 +125,15 @@ def iter_resume_docs(queryset=None, *, chunk_size: int = 5000) -> Iterator[Resum
     qs = Resume.objects.all() if queryset is None else queryset
     for row in qs.order_by("id").values(*RESUME_VALUES).iterator(chunk_size=chunk_size):
         yield resume_doc_from_values(row)
+
+
+def docs_with_hashes(kind: str, ids: Iterable[int]) -> dict[int, tuple[str, JobDoc | ResumeDoc]]:
+    """id -> (content_hash, ml doc) for the jobs or resumes among `ids` that exist."""
+    if kind == "job":
+        rows = Job.objects.filter(pk__in=list(ids)).values(*JOB_VALUES, "content_hash")
+        return {r["id"]: (r["content_hash"], job_doc_from_values(r)) for r in rows}
+    rows = Resume.objects.filter(pk__in=list(ids)).values(*RESUME_VALUES, "content_hash")
+    return {r["id"]: (r["content_hash"], resume_doc_from_values(r)) for r in rows}
 
 
 def jobs_by_id(ids: Iterable[int]) -> dict[int, JobDoc]:

@@ -25,16 +25,12 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from config.celery import runs_eagerly
-from matching.documents import (
-    JOB_VALUES,
-    RESUME_VALUES,
-    document_kind,
-    job_doc_from_values,
-    resume_doc_from_values,
-)
+from matching import model_space, selectors
+from matching.documents import docs_with_hashes, document_kind
 from matching.encoders import current_encoder, encoder_space
 from matching.models import DocumentVector, EmbeddingMark
 from matching.redis_client import redis_client
+from matching.vector_store import replace_vectors
 from recruiting.models import Job, Resume
 
 log = logging.getLogger(__name__)
@@ -72,9 +68,10 @@ def forget(kind: str, object_id: int) -> None:
 
 def mark_missing(space: str | None = None) -> int:
     """Flag every document whose vector in `space` (the current encoder's by default) is missing or stale
-    (content hash differs): the sweep's safety net for lost messages, failed handlers and encoder upgrades."""
+    (content hash differs): the sweep's safety net for lost messages, failed handlers and encoder upgrades.
+    The default sweep also flags documents missing from the active version's ready model space."""
+    n = 0 if space else sum(mark_dirty(kind, model_space.missing_in_active(kind)) for kind in KIND_MODELS)
     space = space or encoder_space()
-    n = 0
     for kind, model in KIND_MODELS.items():
         fk = "job_id" if kind == "job" else "resume_id"
         current = DocumentVector.objects.filter(
@@ -132,6 +129,38 @@ def on_document_saved(sender, instance_id, content_changed=True, **kwargs) -> No
     request_embedding()
 
 
+def on_interaction_recorded(sender, job_id=None, resume_id=None, **kwargs) -> None:
+    """An interaction changes both documents' vectors in the active model space (their relation view and
+    history): flag them, so the worker rewrites them. Nothing to do without a ready model space."""
+    on_interactions_imported(sender, pairs=[(job_id, resume_id)])
+
+
+def on_interactions_imported(sender, pairs=(), **kwargs) -> None:
+    version = selectors.active_model_version()
+    if version is None or not version.space_ready:
+        return
+    try:
+        mark_dirty("job", [j for j, _ in pairs if j is not None])
+        mark_dirty("resume", [r for _, r in pairs if r is not None])
+    except Exception:  # the interaction already committed; the sweep repairs the model space
+        log.exception("could not flag %d interaction pairs for the model space", len(pairs))
+        return
+    request_embedding()
+
+
+def on_documents_imported(sender, instance_ids=(), **kwargs) -> None:
+    """One import batch: flag its documents together and queue one embedding task."""
+    kind = document_kind(sender)
+    if kind is None or not instance_ids:
+        return
+    try:
+        mark_dirty(kind, instance_ids)
+    except Exception:  # the import already committed; the sweep will find them
+        log.exception("could not flag %d imported %ss for embedding", len(instance_ids), kind)
+        return
+    request_embedding()
+
+
 def on_document_erased(sender, instance_id, **kwargs) -> None:
     kind = document_kind(sender)
     if kind is not None:
@@ -149,22 +178,13 @@ class BatchResult:
     remaining: bool = False
 
 
-def _load_docs(kind: str, ids: list[int]) -> dict[int, tuple[str, object]]:
-    """id -> (content_hash, ml doc)."""
-    if kind == "job":
-        rows = Job.objects.filter(pk__in=ids).values(*JOB_VALUES, "content_hash")
-        return {r["id"]: (r["content_hash"], job_doc_from_values(r)) for r in rows}
-    rows = Resume.objects.filter(pk__in=ids).values(*RESUME_VALUES, "content_hash")
-    return {r["id"]: (r["content_hash"], resume_doc_from_values(r)) for r in rows}
-
-
 def embed_documents(kind: str, ids: list[int], *, encoder=None) -> tuple[int, int, set[int]]:
     """Embed the documents whose stored vector (current space) has a different content hash.
 
     Returns (embedded, unchanged, missing ids)."""
     encoder = encoder or current_encoder()
     space = encoder_space(encoder)
-    docs = _load_docs(kind, ids)
+    docs = docs_with_hashes(kind, ids)
     missing = set(ids) - set(docs)
     fk = "job_id" if kind == "job" else "resume_id"
     stored = dict(
@@ -177,18 +197,8 @@ def embed_documents(kind: str, ids: list[int], *, encoder=None) -> tuple[int, in
         vectors = encoder.encode(
             [d.full_text() for _, _, d in todo], batch_size=settings.EMBEDDING_BATCH_SIZE
         )
-        with transaction.atomic():
-            for (pk, h, _), vec in zip(todo, vectors, strict=True):
-                DocumentVector.objects.update_or_create(
-                    space=space,
-                    **{fk: pk},
-                    defaults={
-                        "kind": kind,
-                        "content_hash": h,
-                        "dim": int(vec.shape[0]),
-                        "vector": DocumentVector.to_bytes(vec),
-                    },
-                )
+        replace_vectors(space, kind, [(pk, h, vec) for (pk, h, _), vec in zip(todo, vectors, strict=True)])
+    model_space.refresh_active(kind, sorted(docs))  # the active version's space, where it is ready
     return len(todo), len(docs) - len(todo), missing
 
 

@@ -9,15 +9,17 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from recruiting.models import Interaction, Job, Resume
 
 # `exclude=` words -> interaction kinds. A candidate (or job) with such an event for the pair is left out.
-EXCLUDE_KINDS: dict[str, str] = {
-    "rejected": Interaction.Kind.REJECT,
-    "hired": Interaction.Kind.HIRE,
-    "shortlisted": Interaction.Kind.SHORTLIST,
-    "interviewed": Interaction.Kind.INTERVIEW,
-    "offered": Interaction.Kind.OFFER,
-    "withdrawn": Interaction.Kind.WITHDRAW,
-    "not_interested": Interaction.Kind.NOT_INTERESTED,
-    "applied": Interaction.Kind.APPLY,
+# "viewed" covers both kinds a view is recorded as (an impression, or a click when it was opened).
+EXCLUDE_KINDS: dict[str, tuple[str, ...]] = {
+    "rejected": (Interaction.Kind.REJECT,),
+    "hired": (Interaction.Kind.HIRE,),
+    "shortlisted": (Interaction.Kind.SHORTLIST,),
+    "interviewed": (Interaction.Kind.INTERVIEW,),
+    "offered": (Interaction.Kind.OFFER,),
+    "withdrawn": (Interaction.Kind.WITHDRAW,),
+    "not_interested": (Interaction.Kind.NOT_INTERESTED,),
+    "applied": (Interaction.Kind.APPLY,),
+    "viewed": (Interaction.Kind.IMPRESSION, Interaction.Kind.CLICK),
 }
 SENIORITIES = tuple(Job.Seniority.values)
 

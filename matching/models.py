@@ -39,6 +39,9 @@ class ModelVersion(models.Model):
     )
     # Why it was not promoted, or why it failed.
     notes = models.TextField(blank=True, default="")
+    # Every job and resume has a vector in this version's own retrieval space (`model:<version>`) and its
+    # indexes are built: only then does retrieval search that space (never a half-written one).
+    space_ready = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-version"]

@@ -1,15 +1,16 @@
 """Two-stage matching: retrieve nearest neighbours by embedding, then rerank with the active model.
 
 Stage 1 (retrieval): the query document's vector is searched in the index of the other kind
-(``matching.index``). With a trained model active and its retrieval vectors indexed for (nearly) every
-document (space ``model:<version>``), that space is searched with ``model.embed_jobs/embed_resumes``;
+(``matching.index``). With a trained model active whose own space is complete (``space_ready``: every
+document has its ``model:<version>`` vector, see ``matching.model_space``), that space is searched with the
+query embedded now by ``model.embed_jobs/embed_resumes`` from its content and current interactions;
 otherwise the zero-shot encoder space (``encoder:<encoder version>``). Hits are checked against the
 caller's pool and the filters in PostgreSQL (tenancy, location, exclusions); when too few pass, the
 search widens (x4 each round) and, for very selective filters, switches to scoring the filtered pool
 directly (``MATCH_POOL_SCAN_MAX``, 50 000 documents at most).
 
-Stage 2 (rerank): the ``MATCH_RERANK_K`` (200) best survivors are scored by the active co-teaching
-model (``score_pairs``: total, text view, relation view). With no trained model active the answer is
+Stage 2 (rerank): the ``MATCH_RERANK_K`` best survivors are scored by the active co-teaching model
+(``rank_jobs`` / ``rank_resumes`` with the query's current interactions: total, text view, relation view). With no trained model active the answer is
 zero-shot: the exact cosine of the encoder vectors, reported as ``model: "zero-shot"``.
 
 Vectors: PostgreSQL holds them (``DocumentVector``). The *query* document is embedded on the fly when
@@ -34,10 +35,11 @@ from matching.embedding import ensure_document_vector
 from matching.encoders import current_encoder, encoder_space, model_space
 from matching.filters import Filters, filter_candidates, filter_jobs
 from matching.index import LoadedIndex, load_vectors, loaded_indexes
-from matching.models import DocumentVector, VectorIndex
+from matching.model_space import interaction_events
+from matching.models import DocumentVector
 from matching.selectors import ActiveModel
 from matching.seniority import infer_seniority
-from ml.types import JobDoc, ResumeDoc
+from ml.types import InteractionEvent, JobDoc, ResumeDoc
 from recruiting.models import Job, Resume
 
 log = logging.getLogger(__name__)
@@ -50,7 +52,7 @@ def retrieve_k() -> int:
 
 
 def rerank_k() -> int:
-    return int(getattr(settings, "MATCH_RERANK_K", 200))
+    return int(getattr(settings, "MATCH_RERANK_K", retrieve_k()))
 
 
 def max_fetch() -> int:
@@ -133,26 +135,37 @@ def retrieve(
     return sorted(kept.items(), key=lambda p: (-p[1], p[0]))[:need]
 
 
-def _choose_space(am: ActiveModel, target_kind: str, encoder_space: str) -> str:
-    """The trained model's space when its retrieval vectors are indexed for >= 95% of the documents."""
-    if am.model is None:
+def _choose_space(am: ActiveModel, encoder_space: str) -> str:
+    """The active model's own space once every document has its vector there (`space_ready`), else the
+    encoder's: never a half-written space."""
+    if am.model is None or not am.version.space_ready:
         return encoder_space
-    ms = model_space(am.version.version)
-    sizes = dict(
-        VectorIndex.objects.filter(kind=target_kind, space__in=[ms, encoder_space]).values_list(
-            "space", "size"
-        )
-    )
-    if sizes.get(ms, 0) > 0 and sizes.get(ms, 0) >= 0.95 * sizes.get(encoder_space, 0):
-        return ms
-    return encoder_space
+    return model_space(am.version.version)
 
 
-def _query_vector(am, space: str, kind: str, obj, doc, encoder) -> tuple[np.ndarray, bool]:
+def _query_vector(
+    am: ActiveModel, space: str, kind: str, obj, doc, encoder, events
+) -> tuple[np.ndarray, bool]:
+    """In a model space the query is embedded now, with its current interactions (fresh after every
+    apply or reject); in the encoder space the stored vector is read (or embedded once and stored)."""
     if space.startswith("model:"):
         embed = am.model.embed_jobs if kind == DocumentVector.Kind.JOB else am.model.embed_resumes
-        return np.asarray(embed([doc])[0], dtype=np.float32), True
+        return np.asarray(embed([doc], interactions=events)[0], dtype=np.float32), True
     return ensure_document_vector(kind, obj, doc, space=space, encoder=encoder)
+
+
+def _history_vector(space: str, target_kind: str, query_id: int, events) -> np.ndarray | None:
+    """The mean vector of the documents the query interacted with positively (None without any): the
+    query for a document with no text of its own, e.g. a candidate with applications and no profile."""
+    query_kind = "job" if target_kind == "resume" else "resume"
+    if events is None:
+        events = interaction_events(query_kind, [query_id]).get(query_id, [])
+    ids = {int(e.resume_id if target_kind == "resume" else e.job_id) for e in events if e.strength > 0}
+    _, vecs = load_vectors(space, target_kind, ids=sorted(ids))
+    mean = vecs.mean(axis=0) if len(vecs) else None
+    if mean is None or not np.linalg.norm(mean) > 0:
+        return None
+    return (mean / np.linalg.norm(mean)).astype(np.float32)
 
 
 def _exact_similarities(index: LoadedIndex, space: str, kind: str, hits: list[tuple[int, float]], query):
@@ -165,17 +178,14 @@ def _exact_similarities(index: LoadedIndex, space: str, kind: str, hits: list[tu
 
 
 # --------------------------------------------------------------------------------------- stage 2
-def _rerank(
-    am, query_doc, docs: Sequence, hits: list[tuple[int, float]], *, query_is_job: bool
-) -> list[Scored]:
+def _rerank(am: ActiveModel, query: _Query, docs: Sequence, hits: list[tuple[int, float]]) -> list[Scored]:
     if not hits:
         return []
     if am.model is None:
         out = [Scored(i, max(0.0, s), max(0.0, s), None, s) for i, s in hits]
     else:
-        scores = (
-            am.model.rank_resumes(query_doc, docs) if query_is_job else am.model.rank_jobs(query_doc, docs)
-        )
+        rank = am.model.rank_resumes if query.target_kind == "resume" else am.model.rank_jobs
+        scores = rank(query.doc, docs, interactions=query.events)
         out = [
             Scored(i, float(scores.total[n]), nan_to_none(scores.text[n]), nan_to_none(scores.relation[n]), s)
             for n, (i, s) in enumerate(hits)
@@ -196,17 +206,22 @@ class _Query:
     embedded: bool  # the vector was computed for this request
     index: LoadedIndex | None
     timings: dict[str, float]
+    events: list[InteractionEvent] | None  # the query document's current interactions (with a model)
 
 
 def _prepare(am: ActiveModel, obj: Job | Resume, doc: JobDoc | ResumeDoc, *, target_kind: str) -> _Query:
     t = time.perf_counter()
     encoder = current_encoder()
-    space = _choose_space(am, target_kind, encoder_space(encoder))
+    space = _choose_space(am, encoder_space(encoder))
     query_kind = "job" if target_kind == "resume" else "resume"
-    vector, embedded = _query_vector(am, space, query_kind, obj, doc, encoder)
+    events = interaction_events(query_kind, [obj.pk]).get(obj.pk, []) if am.model is not None else None
+    vector, embedded = _query_vector(am, space, query_kind, obj, doc, encoder, events)
+    if not np.any(vector):  # no text to embed: search near what it interacted with instead
+        history = _history_vector(space, target_kind, obj.pk, events)
+        vector = vector if history is None else history
     index = loaded_indexes.get(space, target_kind)
     timings = {"prepare": (time.perf_counter() - t) * 1000}
-    return _Query(doc, target_kind, encoder, space, vector, embedded, index, timings)
+    return _Query(doc, target_kind, encoder, space, vector, embedded, index, timings, events)
 
 
 def _ranking(
@@ -233,7 +248,7 @@ def _ranking(
     by_id = docs_by_id([i for i, _ in hits])
     hits = [(i, s) for i, s in hits if i in by_id]  # erased between the index and now
     docs = [by_id[i] for i, _ in hits]
-    items = _rerank(am, query.doc, docs, hits, query_is_job=query.target_kind == "resume")[:k]
+    items = _rerank(am, query, docs, hits)[:k]
     timings["rerank"] = (time.perf_counter() - t) * 1000
     return Ranking(
         model_tag=am.tag,

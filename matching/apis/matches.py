@@ -51,7 +51,7 @@ class MatchQuerySerializer(serializers.Serializer):
             location=(d.get("location") or "").strip(),
             remote=d.get("remote"),
             seniority=tuple(d.get("seniority") or ()),
-            exclude=tuple(sorted(EXCLUDE_KINDS[e] for e in d.get("exclude") or ())),
+            exclude=tuple(sorted({kind for e in d.get("exclude") or () for kind in EXCLUDE_KINDS[e]})),
         )
 
 

@@ -11,6 +11,8 @@ Connected by `connect_match_signals()` (call it from `MatchingConfig.ready()`; i
   PostgreSQL, so an erased resume never shows even before the delta is read.)
 * ``document_saved``: cached rankings that mention the document are dropped (content, status,
   location or remote may have changed); its new vector arrives through the first bullet.
+* ``documents_imported`` / ``interactions_imported`` (one per committed import batch): the same as the
+  per-object signals, for every document or pair of the batch.
 * ``interaction_recorded``: cached rankings that mention the job or the resume are dropped (e.g. a
   reject must take effect for ``exclude=rejected``).
 * ``matching.signals.model_activated``: every cached ranking of other versions is dropped (the model
@@ -158,6 +160,20 @@ def on_document_saved(sender, instance_id, content_changed=True, **kwargs) -> No
         cache.invalidate_document(kind, instance_id)
 
 
+def on_documents_imported(sender, saved_ids=(), **kwargs) -> None:
+    """One import batch: cached rankings naming any document it changed are dropped (the new vectors
+    reach the index through the embedding worker, one delta per batch)."""
+    kind = document_kind(sender)
+    if kind is not None:
+        for object_id in saved_ids:
+            cache.invalidate_document(kind, object_id)
+
+
+def on_interactions_imported(sender, pairs=(), **kwargs) -> None:
+    for job_id, resume_id in pairs:
+        on_interaction_recorded(sender, job_id=job_id, resume_id=resume_id)
+
+
 def on_interaction_recorded(sender, job_id=None, resume_id=None, **kwargs) -> None:
     if job_id is not None:
         cache.invalidate_document("job", job_id)
@@ -179,6 +195,12 @@ def connect_match_signals() -> None:
     rsignals.interaction_recorded.connect(
         on_interaction_recorded, dispatch_uid="matching.index.interaction_recorded"
     )
+    rsignals.documents_imported.connect(
+        on_documents_imported, dispatch_uid="matching.index.documents_imported"
+    )
+    rsignals.interactions_imported.connect(
+        on_interactions_imported, dispatch_uid="matching.index.interactions_imported"
+    )
 
 
 def disconnect_match_signals() -> None:
@@ -187,3 +209,5 @@ def disconnect_match_signals() -> None:
     rsignals.document_erased.disconnect(dispatch_uid="matching.index.document_erased")
     rsignals.document_saved.disconnect(dispatch_uid="matching.index.document_saved")
     rsignals.interaction_recorded.disconnect(dispatch_uid="matching.index.interaction_recorded")
+    rsignals.documents_imported.disconnect(dispatch_uid="matching.index.documents_imported")
+    rsignals.interactions_imported.disconnect(dispatch_uid="matching.index.interactions_imported")

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from matching import model_space
 from matching.models import ModelVersion, TrainingRun
 from matching.selectors import active_model_version, load_model_cached
 from matching.training.activation import activate
@@ -98,6 +99,7 @@ def promote_if_better(version_id: int) -> PromotionDecision:
         _record_decision(version_id, decision)
         if not decision.promoted:
             return decision
+        _write_space(version)  # a version serves only once its whole retrieval space is written
         try:
             activate(version_id, reason=decision.reason, expected_active_id=active_id)
         except ActiveChanged:
@@ -105,6 +107,24 @@ def promote_if_better(version_id: int) -> PromotionDecision:
             continue
         return decision
     raise RegistryError("the active version kept changing during promotion")
+
+
+def _write_space(version: ModelVersion) -> None:
+    """Write the candidate's retrieval space (resumable: a redelivered task skips what is written), with
+    the counts on its training run."""
+    if version.space_ready:
+        return
+    run = _run_for(version)
+
+    def on_progress(kind: str, done: int, total: int) -> None:
+        if run is None or run.status != TrainingRun.Status.RUNNING:
+            return
+        space = {**(run.progress or {}).get("space", {}), kind: {"done": done, "total": total}}
+        run.progress = {**(run.progress or {}), "space": space}
+        TrainingRun.objects.filter(pk=run.pk).update(stage="space", progress=run.progress)
+        training_lock().extend(run.pk)
+
+    model_space.write_space(version, load_model_cached(version), on_progress=on_progress)
 
 
 def decide(comparison: dict) -> PromotionDecision:

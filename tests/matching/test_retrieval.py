@@ -75,7 +75,7 @@ def test_retrieve_widens_then_scans_the_pool_for_selective_filters(settings):
 class FakeModel:
     """Scores resumes by the reverse of their id: stage 2 must follow it, whatever stage 1 said."""
 
-    def rank_resumes(self, job, resumes):
+    def rank_resumes(self, job, resumes, interactions=None):
         ids = np.array([int(r.id) for r in resumes], dtype=np.float32)
         total = 1.0 - ids / (ids.max() + 1)
         return PairScores(total, total * 0.9, np.full(len(ids), 0.5, np.float32))
@@ -137,15 +137,18 @@ def test_zero_shot_is_exact_cosine_and_model_reranks(pool):
 
 
 @pytest.mark.django_db
-def test_model_space_is_used_once_indexed(pool):
+def test_model_space_is_used_once_complete(pool):
+    """Not while it is being written (even with most vectors indexed); at once when it is complete."""
     job, user = pool["job"], pool["recruiter"]
-    am = selectors.ActiveModel(ModelVersion(version=4), FakeModel())
+    version = ModelVersion(version=4)
+    am = selectors.ActiveModel(version, FakeModel())
     espace = encoders.encoder_space()
     retrieval.rank_candidates(job, user=user, k=3)  # builds the encoder-space index
-    assert retrieval._choose_space(am, "resume", espace) == espace
     VectorIndex.objects.create(space="model:4", kind="resume", size=12, artifact_name="x")
-    assert retrieval._choose_space(am, "resume", espace) == "model:4"
-    assert retrieval._choose_space(selectors.ActiveModel(), "resume", espace) == espace
+    assert retrieval._choose_space(am, espace) == espace
+    version.space_ready = True
+    assert retrieval._choose_space(am, espace) == "model:4"
+    assert retrieval._choose_space(selectors.ActiveModel(), espace) == espace
 
 
 @pytest.mark.django_db

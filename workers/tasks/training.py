@@ -15,6 +15,7 @@ from functools import partial
 from celery import shared_task
 from django.conf import settings
 
+from matching.model_space import write_active_space
 from matching.models import ModelVersion, TrainingRun
 from matching.training.errors import Superseded
 from matching.training.promotion import compare_with_active, promote_if_better
@@ -91,6 +92,12 @@ def promote_model(self, version_id: int | None) -> dict | None:
         finish_run(run.pk)
     log.info("v%s: %s", version.version, decision.reason)
     return {"version_id": version.pk, "promoted": decision.promoted, "reason": decision.reason}
+
+
+@shared_task(bind=True, max_retries=8, acks_late=True)
+def write_model_space(self, version_id: int) -> dict | None:
+    """Write an activated version's own retrieval space (resumable: a redelivered task skips what is written)."""
+    return run_with_retry(self, partial(write_active_space, version_id), what=f"model space of {version_id}")
 
 
 @shared_task(acks_late=True)
