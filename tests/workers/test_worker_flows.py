@@ -5,10 +5,12 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+from django.db.models import Count
 
 from matching.models import DocumentVector, ModelVersion, TrainingRun
 from matching.training import activation, artifacts, runs
 from recruiting import services
+from recruiting.models import Job, Resume
 from tests.matching.synthetic_platform import load_synthetic_platform
 from tests.workers.conftest import wait_for
 
@@ -132,3 +134,41 @@ def test_saved_resume_is_embedded_by_the_worker(celery_worker, make_org):
         worker=celery_worker,
     )
     assert DocumentVector.objects.filter(resume_id=resume.pk).count() == 1
+
+
+def test_worker_killed_while_writing_the_model_space_resumes_without_duplicates(start_worker, admin_client):
+    """The space is written after training, before promotion; a kill there leaves the version unserved
+    and the redelivered task finishes the space without writing any document twice."""
+    load_synthetic_platform(seed=5, n_resumes=300)
+    slow = start_worker(env={"MODEL_SPACE_BATCH": "1"})
+    run_id = admin_client.post("/api/training-runs/").json()["id"]
+    wait_for(
+        lambda: (
+            (b := _run(admin_client, run_id))["stage"] == "space"
+            and b["progress"].get("space", {}).get("job", {}).get("done", 0) >= 1
+        ),
+        timeout=150,
+        message="the model space to be under way",
+        worker=slow,
+    )
+    slow.kill()
+    version = TrainingRun.objects.get(pk=run_id).model_version
+    space = f"model:{version.version}"
+    partial = DocumentVector.objects.filter(space=space).count()
+    assert version.status == "candidate" and not version.space_ready
+    assert 0 < partial < Job.objects.count() + Resume.objects.count()
+
+    fresh = start_worker()
+    body = wait_for(
+        lambda: (b := _run(admin_client, run_id))["status"] in ("succeeded", "failed") and b,
+        timeout=150,
+        message="the redelivered promotion to finish",
+        worker=fresh,
+    )
+    assert body["status"] == "succeeded", body["error"]
+    version.refresh_from_db()
+    assert version.status == "active" and version.space_ready
+    for kind, model in (("job", Job), ("resume", Resume)):
+        fk = f"{kind}_id"
+        per_doc = DocumentVector.objects.filter(space=space, kind=kind).values(fk).annotate(n=Count("id"))
+        assert len(per_doc) == model.objects.count() and {row["n"] for row in per_doc} == {1}
