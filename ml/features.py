@@ -13,7 +13,8 @@ measure that, lexically exact where it matters (company and city names are exact
 History = the resume's POSITIVE training pairs. Leakage: a training pair of fold f is featurised with the history
 WITHOUT fold-f edges (the same fold masking as the relation view), so a positive never sees its own edge; the
 job degree likewise leaves fold f out. Serving (fold None) uses every training edge. Documents unseen in
-training get an empty history (resume) or degree 0 (job); the job side needs only its text.
+training get an empty history (resume) or degree 0 (job); the job side needs only its text. Interactions
+newer than the model replace those parts per document (``FreshHistory``, built in ``ml/network/fresh.py``).
 
 Everything is vectorised numpy/scipy: pairs are grouped by (resume, fold) query, and each chunk of queries costs
 a few dense (jobs x history jobs) kernel matrices reduced per query with ``np.maximum.reduceat``.
@@ -121,6 +122,15 @@ class JobSide:
 
 
 @dataclass
+class FreshHistory:
+    """Serving-time histories: per resume id its positive history jobs (indices into the stored jobs), used
+    instead of the stored one; per stored job the change of its positive degree."""
+
+    jobs_of: dict[str, np.ndarray]
+    degree_delta: np.ndarray
+
+
+@dataclass
 class _ResumeSide:
     """The distinct resumes of a set of pairs (``inverse``: per pair, its position among them)."""
 
@@ -129,6 +139,7 @@ class _ResumeSide:
     tfidf: sp.csr_matrix  # own text
     place: np.ndarray  # own city key, -1 unknown
     state: np.ndarray
+    fresh: list  # per resume, its FreshHistory jobs or None (the stored history)
 
 
 @dataclass
@@ -251,9 +262,11 @@ class HistoryFeatures:
         fold: np.ndarray | None = None,
         *,
         max_cells: int = 4_000_000,
+        fresh: FreshHistory | None = None,
     ) -> np.ndarray:
         """(m, N_HISTORY_FEATURES) float32 for pairs (pj into ``jobs``, pr into ``resume_docs``). ``fold``: per
-        pair, the training fold whose edges the pair must not see (-1 or None: serving, every edge)."""
+        pair, the training fold whose edges the pair must not see (-1 or None: serving, every edge). ``fresh``
+        (serving only): histories and job degrees from interactions newer than the model."""
         pj = np.asarray(pj, np.int64)
         pr = np.asarray(pr, np.int64)
         m = len(pj)
@@ -261,18 +274,21 @@ class HistoryFeatures:
         if m == 0:
             return out
         fold = np.full(m, -1, np.int64) if fold is None else np.asarray(fold, np.int64)
-        res = self._resume_side(resume_docs, pr)
+        res = self._resume_side(resume_docs, pr, fresh)
         q = self._queries(res, fold)
         # per-pair scalars
         out[:, 13] = (jobs.place[pj] >= 0) & (jobs.place[pj] == res.place[res.inverse])
         out[:, 14] = (jobs.state[pj] >= 0) & (jobs.state[pj] == res.state[res.inverse])
         out[:, 16] = np.log1p(q.n_hist[q.inverse])
         out[:, 17] = q.n_hist[q.inverse] > 0
-        out[:, 18] = np.log1p(self._degree(jobs.degree_index[pj], fold))
+        deg = self._degree(jobs.degree_index[pj], fold)
+        if fresh is not None:
+            deg = deg + np.where(jobs.degree_index[pj] >= 0, fresh.degree_delta[jobs.degree_index[pj]], 0.0)
+        out[:, 18] = np.log1p(deg)
         self._history_kernels(jobs, pj, res, q, max_cells, out)
         return out
 
-    def _resume_side(self, resume_docs: Sequence[ResumeDoc], pr: np.ndarray) -> _ResumeSide:
+    def _resume_side(self, resume_docs: Sequence[ResumeDoc], pr: np.ndarray, fresh=None) -> _ResumeSide:
         """The pairs' distinct resumes: stored index (-1: unseen, empty history), own text and place."""
         ur, r_inv = np.unique(pr, return_inverse=True)
         docs = [resume_docs[i] for i in ur]
@@ -281,7 +297,8 @@ class HistoryFeatures:
         own_places = [place_keys(d.location) for d in docs]
         own_place = np.array([self._key("p:" + p if p else "", False) for p, _ in own_places], np.int64)
         own_state = np.array([self._key("s:" + s if s else "", False) for _, s in own_places], np.int64)
-        return _ResumeSide(r_inv, stored, own_tf, own_place, own_state)
+        own = [fresh.jobs_of.get(d.id) if fresh is not None else None for d in docs]
+        return _ResumeSide(r_inv, stored, own_tf, own_place, own_state, own)
 
     def _queries(self, res: _ResumeSide, fold: np.ndarray) -> _Queries:
         """Distinct (resume, fold) queries and each one's history: the stored resume's edges not in that fold."""
@@ -292,13 +309,14 @@ class HistoryFeatures:
         hq, hj = [], []
         sr = res.stored[q_r]
         for qi in range(len(uq)):
-            s = sr[qi]
-            if s < 0:
+            s, js = sr[qi], res.fresh[q_r[qi]]
+            if js is None and s < 0:
                 continue
-            a, b = self.ptr[s], self.ptr[s + 1]
-            js = self.edge_job[a:b]
-            if q_f[qi] >= 0:
-                js = js[self.edge_fold[a:b] != q_f[qi]]
+            if js is None:
+                a, b = self.ptr[s], self.ptr[s + 1]
+                js = self.edge_job[a:b]
+                if q_f[qi] >= 0:
+                    js = js[self.edge_fold[a:b] != q_f[qi]]
             hq.append(np.full(len(js), qi, np.int64))
             hj.append(js)
         hq = np.concatenate(hq) if hq else np.zeros(0, np.int64)

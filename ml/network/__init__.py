@@ -4,7 +4,8 @@ Public API (stable, used by matching/, bench/ and the tests):
     TrainConfig, TrainProgress, PairScores, MatchingModel, train(data, config, *, cache, progress, clean_mask_fn)
 
 Modules: config (TrainConfig), model (MatchingModel, PairScores), sampling (labelled pairs, negatives),
-coteaching (small-loss selection, noise estimate, edge cleaning), epochs (the batch steps), trainer (train).
+coteaching (small-loss selection, noise estimate, edge cleaning), epochs (the batch steps), trainer (train),
+fresh (interactions newer than the model, applied at serving: the ``interactions=`` keyword of MatchingModel).
 
 Method (see /work/shared/design/mvcon.md); departures are marked "DEPARTURE" in comments:
   * Labels. Interactions are aggregated per (job, resume) pair: the latest event decides the label (positive

@@ -24,8 +24,11 @@ from ..textview import (
     embed_sections,
     pair_similarity_features,
 )
-from ..types import JobDoc, ResumeDoc
+from ..types import InteractionEvent, JobDoc, ResumeDoc
 from .config import TrainConfig
+from .fresh import FreshInteractions
+
+Events = Sequence[InteractionEvent] | None
 
 
 @dataclass
@@ -63,6 +66,11 @@ class MatchingModel:
 
     Attributes: config, encoder_version, data_window (what it was trained on), metrics (incl. "history").
     Inference is eval-mode, no-grad and deterministic.
+
+    ``interactions`` (every scoring and embedding method): events newer than the model of the documents
+    passed; a document they mention gets its graph vector and history features from the trained graph plus
+    its pairs' events (``ml/network/fresh.py``: semantics, negative kinds, unknown documents). None or an empty
+    list: exactly the trained state. A document with no text is then represented by its interactions.
     """
 
     def __init__(
@@ -119,8 +127,11 @@ class MatchingModel:
                 )
         return self._graph_states
 
-    def _relation_vectors(self, docs: Sequence[JobDoc | ResumeDoc], whole: np.ndarray) -> torch.Tensor:
-        """Graph vectors: the node's state for documents in the graph; cold-start attachment otherwise."""
+    def _relation_vectors(
+        self, docs: Sequence[JobDoc | ResumeDoc], whole: np.ndarray, fresh: FreshInteractions | None = None
+    ) -> torch.Tensor:
+        """Graph vectors: the node's state for documents in the graph; cold-start attachment otherwise; documents
+        whose interaction edges ``fresh`` changes are re-attached with them."""
         states = self._states()
         index = self.graph.index
         node = np.fromiter(
@@ -128,10 +139,15 @@ class MatchingModel:
             dtype=np.int64,
             count=len(docs),
         )
-        known = node >= 0
+        redo, h_redo = np.zeros(0, np.int64), None
+        if fresh is not None and docs:
+            redo, h_redo = fresh.relation_update(self.graph, self.relation_view, states, docs, whole, node)
+        keep = np.ones(len(docs), bool)
+        keep[redo] = False
+        known = (node >= 0) & keep
         out = torch.zeros(len(docs), states[-1].shape[1])
         out[torch.from_numpy(known)] = states[-1][torch.from_numpy(node[known])]
-        new_i = np.flatnonzero(~known).tolist()
+        new_i = np.flatnonzero((node < 0) & keep).tolist()
         if new_i:
             types, adj = self.graph.attach([docs[i] for i in new_i], whole[new_i])
             with torch.no_grad():
@@ -139,34 +155,46 @@ class MatchingModel:
                     torch.from_numpy(whole[new_i]), torch.from_numpy(types), adj, states
                 )
             out[new_i] = h
+        if h_redo is not None:
+            out[torch.from_numpy(redo)] = h_redo
         return out
 
-    def _doc_reprs(self, docs, is_job: bool):
+    def _doc_reprs(self, docs, is_job: bool, fresh: FreshInteractions | None = None):
         e = embed_sections(list(docs), self.cache)
         et = torch.from_numpy(e)
         t = None
         if self.text_view is not None:
             with torch.no_grad():
                 t, _ = (self.text_view.job_tower if is_job else self.text_view.resume_tower)(et)
-        r = self._relation_vectors(list(docs), e[:, -1]) if self.relation_view is not None else None
+        r = self._relation_vectors(list(docs), e[:, -1], fresh) if self.relation_view is not None else None
         return et, t, r
 
     # ------------------------------------------------------------ scoring
     def score_pairs(
-        self, jobs: Sequence[JobDoc], resumes: Sequence[ResumeDoc], pairs: np.ndarray, *, chunk: int = 8192
+        self,
+        jobs: Sequence[JobDoc],
+        resumes: Sequence[ResumeDoc],
+        pairs: np.ndarray,
+        *,
+        chunk: int = 8192,
+        interactions: Events = None,
     ) -> PairScores:
-        """pairs: (m, 2) int indices into jobs / resumes. Returns PairScores(total, text, relation) in [0, 1]."""
+        """pairs: (m, 2) int indices into jobs / resumes. Returns PairScores(total, text, relation) in [0, 1].
+        interactions: the current events of (some of) these documents (see the class docstring)."""
         pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
         m = len(pairs)
         nan = np.full(m, np.nan, dtype=np.float32)
         if m == 0:
             return PairScores(nan.copy(), nan.copy(), nan.copy())
-        ej, tj, rj = self._doc_reprs(jobs, True)
-        er, tr, rr = self._doc_reprs(resumes, False)
+        fresh = FreshInteractions.of(interactions)
+        ej, tj, rj = self._doc_reprs(jobs, True, fresh)
+        er, tr, rr = self._doc_reprs(resumes, False, fresh)
         hf = None
         if self.history is not None and self.history_heads:
             side = self.history.job_side(list(jobs), ej.numpy())
-            hf = torch.from_numpy(self.history.pair_features(side, list(resumes), pairs[:, 0], pairs[:, 1]))
+            fh = fresh.history(self.history, jobs, resumes) if fresh is not None else None
+            hf = self.history.pair_features(side, list(resumes), pairs[:, 0], pairs[:, 1], fresh=fh)
+            hf = torch.from_numpy(hf)
         ht, hr = self.history_heads.get("text"), self.history_heads.get("relation")
         sims = pair_similarity_features(ej, er, pairs[:, 0], pairs[:, 1])
         lt_all, lr_all = [], []
@@ -201,15 +229,20 @@ class MatchingModel:
             total = (w * pt + (1 - w) * pr).astype(np.float32)
         return PairScores(total, pt, pr)
 
-    def rank_resumes(self, job: JobDoc, resumes: Sequence[ResumeDoc]) -> PairScores:
+    def rank_resumes(
+        self, job: JobDoc, resumes: Sequence[ResumeDoc], *, interactions: Events = None
+    ) -> PairScores:
         """Scores of one job against each resume (same order as ``resumes``)."""
         pairs = np.stack([np.zeros(len(resumes), dtype=np.int64), np.arange(len(resumes))], 1)
-        return self.score_pairs([job], resumes, pairs)
+        return self.score_pairs([job], resumes, pairs, interactions=interactions)
 
-    def rank_jobs(self, resume: ResumeDoc, jobs: Sequence[JobDoc]) -> PairScores:
-        """Scores of one resume against each job (same order as ``jobs``)."""
+    def rank_jobs(
+        self, resume: ResumeDoc, jobs: Sequence[JobDoc], *, interactions: Events = None
+    ) -> PairScores:
+        """Scores of one resume against each job (same order as ``jobs``); ``interactions``: typically the
+        resume's current events (they also update the jobs they mention)."""
         pairs = np.stack([np.arange(len(jobs)), np.zeros(len(jobs), dtype=np.int64)], 1)
-        return self.score_pairs(jobs, [resume], pairs)
+        return self.score_pairs(jobs, [resume], pairs, interactions=interactions)
 
     # ------------------------------------------------------------ retrieval / explanations
     def _text_weight(self) -> float:
@@ -219,8 +252,8 @@ class MatchingModel:
             return 1.0
         return 0.5 if self.config.view_mix == "learned" else float(self.config.view_mix)
 
-    def _embed(self, docs, is_job: bool) -> np.ndarray:
-        _, t, r = self._doc_reprs(list(docs), is_job)
+    def _embed(self, docs, is_job: bool, interactions: Events) -> np.ndarray:
+        _, t, r = self._doc_reprs(list(docs), is_job, FreshInteractions.of(interactions))
         w = self._text_weight()
         parts = []
         if t is not None:
@@ -230,12 +263,13 @@ class MatchingModel:
         v = F.normalize(torch.cat(parts, dim=1), dim=1)
         return v.numpy().astype(np.float32)
 
-    def embed_jobs(self, jobs: Sequence[JobDoc]) -> np.ndarray:
-        """L2-normalised retrieval vectors; dot(job, resume) = mix of the views' contrastively trained cosines."""
-        return self._embed(jobs, True)
+    def embed_jobs(self, jobs: Sequence[JobDoc], *, interactions: Events = None) -> np.ndarray:
+        """L2-normalised retrieval vectors; dot(job, resume) = mix of the views' contrastively trained cosines.
+        A document without text has a zero text part: its vector is then its graph vector."""
+        return self._embed(jobs, True, interactions)
 
-    def embed_resumes(self, resumes: Sequence[ResumeDoc]) -> np.ndarray:
-        return self._embed(resumes, False)
+    def embed_resumes(self, resumes: Sequence[ResumeDoc], *, interactions: Events = None) -> np.ndarray:
+        return self._embed(resumes, False, interactions)
 
     @property
     def retrieval_dim(self) -> int:

@@ -55,8 +55,15 @@ def aggregate_interactions(data: MatchingData) -> LabelledPairs:
     ts = np.fromiter((e.timestamp for e in evs), dtype=np.float64, count=n)
     st = np.fromiter((e.strength for e in evs), dtype=np.float64, count=n)
     ok = (jx >= 0) & (rx >= 0)
-    n_res = max(1, len(data.resumes))
-    key, ts, st, seq = jx[ok] * n_res + rx[ok], ts[ok], st[ok], np.arange(n)[ok]
+    return latest_per_pair(jx[ok], rx[ok], ts[ok], st[ok], np.arange(n)[ok], max(1, len(data.resumes)))
+
+
+def latest_per_pair(
+    jx: np.ndarray, rx: np.ndarray, ts: np.ndarray, st: np.ndarray, seq: np.ndarray, n_res: int
+) -> LabelledPairs:
+    """``aggregate_interactions`` on events already read into arrays (job index, resume index < n_res, time,
+    signed strength, position in the log): one labelled pair per (job, resume), sorted by (job, resume)."""
+    key = jx * n_res + rx
     if len(key) == 0:
         z = np.zeros(0, dtype=np.int64)
         return LabelledPairs(z, z.copy(), np.zeros(0, np.float32), np.zeros(0, np.float32), z.copy())

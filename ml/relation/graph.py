@@ -258,6 +258,13 @@ class RelationGraph:
         graph and its content neighbours. Existing nodes get no edges from new ones, so their vectors are
         unchanged. Returns (types of new nodes, sparse (n_new*R, N) adjacency in ``relation_adjacency``
         layout; ``RGCNLayer`` also accepts the older (n_new, R*N) block layout)."""
+        types, edges = self.attach_edges(docs, x)
+        return types, relation_adjacency(edges, len(docs), self.n_nodes)
+
+    def attach_edges(
+        self, docs: Sequence[JobDoc | ResumeDoc], x: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``attach``'s (types of new nodes, (m, 5) edges; row = position in ``docs``)."""
         jmask = self.types == JOB
         rmask = self.types == RESUME
         base_j = self.x[jmask]
@@ -285,7 +292,23 @@ class RelationGraph:
             ke[:, 0] = rows[ke[:, 0].astype(np.int64)]
             parts.append(ke)
         types = np.where(is_job, JOB, RESUME).astype(np.int64)
-        return types, relation_adjacency(np.concatenate(parts), len(docs), self.n_nodes)
+        return types, np.concatenate(parts)
+
+    def in_edges(self, nodes: np.ndarray) -> np.ndarray:
+        """Every edge into these existing nodes, as (m, 5) rows [position in ``nodes``, col, rel, weight, fold]
+        (serving re-attaches a node with its interaction edges replaced: ``ml/network/fresh.py``)."""
+        key = ("in_edges",)
+        if key not in self._adj_cache:  # edges grouped by destination row (reset by ``mask_interactions``)
+            e = self.edges
+            ptr = np.zeros(self.n_nodes + 1, np.int64)
+            np.cumsum(np.bincount(e[:, 0].astype(np.int64), minlength=self.n_nodes), out=ptr[1:])
+            self._adj_cache[key] = (e[np.argsort(e[:, 0], kind="stable")], ptr)
+        e, ptr = self._adj_cache[key]
+        nodes = np.asarray(nodes, np.int64)
+        start, cnt = ptr[nodes], ptr[nodes + 1] - ptr[nodes]
+        out = e[np.repeat(start - np.cumsum(cnt) + cnt, cnt) + np.arange(int(cnt.sum()))]
+        out[:, 0] = np.repeat(np.arange(len(nodes)), cnt)
+        return out
 
     # ---------------------------------------------------------------- (de)serialisation
     def to_state(self) -> dict:
