@@ -76,7 +76,7 @@ class Tfidf:
         vocab: dict[str, int] = {}
         df: list[int] = []
         for t in texts:
-            for w in set(tokens(t)):
+            for w in dict.fromkeys(tokens(t)):  # first-seen order: the same vocabulary in every process
                 k = vocab.get(w)
                 if k is None:
                     vocab[w] = len(df)
