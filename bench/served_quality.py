@@ -240,7 +240,8 @@ def write_files(data, split, args, tmp: Path, employer: bool) -> tuple[dict[str,
         path = tmp / f"{name}.jsonl"
         with path.open("w", encoding="utf-8") as fh:
             for item in items:
-                fh.write(json.dumps(item, ensure_ascii=False) + "\n")
+                # ASCII-escaped: the data holds U+FFFD characters, which the import reads as undecodable bytes
+                fh.write(json.dumps(item) + "\n")
         files[name] = path
     counts.update({f"rows_{k}": len(v) for k, v in rows.items()})
     return files, counts
@@ -298,7 +299,9 @@ def _import(org, user, kind: str, path: Path) -> tuple[dict, float]:
     seconds = time.perf_counter() - t0
     out = {k: v for k, v in report.to_dict().items() if k != "rejected"}
     out["seconds"] = round(seconds, 2)
-    out["rejected_reasons"] = dict(Counter(f"{r['field']}: {r['reason']}"[:160] for r in report.rejected))
+    out["rejected_reasons"] = dict(
+        Counter(((f"{r['field']}: " if r["field"] else "") + r["reason"])[:160] for r in report.rejected)
+    )
     out["rejected_lines"] = [r["line"] for r in report.rejected]
     return out, seconds
 
@@ -964,6 +967,10 @@ def notes(result: dict) -> list[str]:
             "exclude=viewed not accepted by the API: the applicant's own training jobs are dropped from the returned "
             "list by the bench (Recall@100 then counts fewer than 100 other jobs)"
         )
+    for name, report in imp["reports"].items():
+        if report.get("rejected_count"):
+            reasons = "; ".join(f"{r} ({n})" for r, n in report.get("rejected_reasons", {}).items())
+            out.append(f"the import rejected {report['rejected_count']} row(s) of {name}: {reasons}")
     out += [f"not carried into the platform: {n}" for n in result["data"]["not_carried"]]
     if result["training"].get("activated_by_bench"):
         out.append(
