@@ -257,6 +257,8 @@ MATCH_RETRIEVE_K = env_int("MATCH_RETRIEVE_K", 300)  # nearest neighbours fetche
 # How many accepted hits the active model reranks: every one fetched by default (a first-stage hit the
 # reranker never sees cannot be served, however high the model would score it).
 MATCH_RERANK_K = env_int("MATCH_RERANK_K", MATCH_RETRIEVE_K)
+# A second first-stage source: this many nearest neighbours of what the query document interacted with.
+MATCH_HISTORY_K = env_int("MATCH_HISTORY_K", 100)
 # Documents per batch when a version's own retrieval space is written (matching.model_space).
 MODEL_SPACE_BATCH = env_int("MODEL_SPACE_BATCH", 512)
 MATCH_MAX_FETCH = env_int("MATCH_MAX_FETCH", 5000)  # widest stage-1 search when filters are selective

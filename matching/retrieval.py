@@ -55,6 +55,10 @@ def rerank_k() -> int:
     return int(getattr(settings, "MATCH_RERANK_K", retrieve_k()))
 
 
+def history_k() -> int:
+    return int(getattr(settings, "MATCH_HISTORY_K", 100))
+
+
 def max_fetch() -> int:
     return int(getattr(settings, "MATCH_MAX_FETCH", 5000))
 
@@ -168,6 +172,20 @@ def _history_vector(space: str, target_kind: str, query_id: int, events) -> np.n
     return (mean / np.linalg.norm(mean)).astype(np.float32)
 
 
+def _with_history_neighbours(index: LoadedIndex | None, query: _Query, hits, accept, pool_ids):
+    """A second first-stage source: the `MATCH_HISTORY_K` nearest neighbours of what the query document
+    interacted with (jobs like the ones a candidate applied to: same title, employer, place), so that the
+    reranker, which reads that history, sees what it would rank high. Their similarity is still the
+    cosine with the query's own vector."""
+    have = {i for i, _ in hits}
+    extra = [i for i, _ in retrieve(index, query.history, history_k(), accept, pool_ids) if i not in have]
+    if not extra:
+        return hits
+    vectors = index.index.vectors_of(extra)
+    q = np.asarray(query.vector, dtype=np.float32)
+    return hits + [(i, float(vectors[i] @ q)) for i in extra if i in vectors]
+
+
 def _exact_similarities(index: LoadedIndex, space: str, kind: str, hits: list[tuple[int, float]], query):
     """Exact cosines for the hits (IVF-SQ8 scores are quantised; other back-ends are already exact)."""
     if not hits or index.index.kind_label != "faiss-ivf_sq8":
@@ -207,6 +225,7 @@ class _Query:
     index: LoadedIndex | None
     timings: dict[str, float]
     events: list[InteractionEvent] | None  # the query document's current interactions (with a model)
+    history: np.ndarray | None = None  # the mean vector of what it interacted with positively
 
 
 def _prepare(am: ActiveModel, obj: Job | Resume, doc: JobDoc | ResumeDoc, *, target_kind: str) -> _Query:
@@ -216,12 +235,12 @@ def _prepare(am: ActiveModel, obj: Job | Resume, doc: JobDoc | ResumeDoc, *, tar
     query_kind = "job" if target_kind == "resume" else "resume"
     events = interaction_events(query_kind, [obj.pk]).get(obj.pk, []) if am.model is not None else None
     vector, embedded = _query_vector(am, space, query_kind, obj, doc, encoder, events)
-    if not np.any(vector):  # no text to embed: search near what it interacted with instead
-        history = _history_vector(space, target_kind, obj.pk, events)
-        vector = vector if history is None else history
+    history = _history_vector(space, target_kind, obj.pk, events) if events or not np.any(vector) else None
+    if not np.any(vector) and history is not None:  # no text to embed: search near what it interacted with
+        vector, history = history, None
     index = loaded_indexes.get(space, target_kind)
     timings = {"prepare": (time.perf_counter() - t) * 1000}
-    return _Query(doc, target_kind, encoder, space, vector, embedded, index, timings, events)
+    return _Query(doc, target_kind, encoder, space, vector, embedded, index, timings, events, history)
 
 
 def _ranking(
@@ -241,6 +260,8 @@ def _ranking(
     index, timings = query.index, query.timings
     t = time.perf_counter()
     hits = retrieve(index, query.vector, max(k, rerank_k()), accept, pool_ids)
+    if query.history is not None and history_k() > 0:
+        hits = _with_history_neighbours(index, query, hits, accept, pool_ids)
     if index is not None:
         hits = _exact_similarities(index, query.space, query.target_kind, hits, query.vector)
     timings["retrieve"] = (time.perf_counter() - t) * 1000
