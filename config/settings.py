@@ -207,6 +207,9 @@ TRAINING_LOCK_KEY = os.environ.get("TRAINING_LOCK_KEY", "tandem:training:lock")
 TRAINING_LOCK_TTL = env_int("TRAINING_LOCK_TTL", 2 * 3600)
 # The most recent slice of the interaction log (by time) is held out for evaluation and promotion.
 TRAINING_HOLDOUT_FRACTION = float(os.environ.get("TRAINING_HOLDOUT_FRACTION", "0.15"))
+# After a candidate wins the promotion check on the held-out slice, train it again on its whole window (held-out
+# slice included) before it is indexed and served: the freshest interactions are not left out of serving.
+TRAINING_FINAL_REFIT = env_bool("TRAINING_FINAL_REFIT", True)
 # Promotion compares this metric, on the candidate's held-out slice, against the active model (or zero-shot
 # cosine when none is active) and needs to beat it by more than PROMOTION_MARGIN.
 PROMOTION_METRIC = os.environ.get("PROMOTION_METRIC", "ndcg_at_10")

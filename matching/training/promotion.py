@@ -30,6 +30,7 @@ from matching.training.evaluation import (
     zero_shot_scores,
 )
 from matching.training.lock import training_lock
+from matching.training.runs import refit_version
 
 
 def _run_for(version: ModelVersion) -> TrainingRun | None:
@@ -99,6 +100,7 @@ def promote_if_better(version_id: int) -> PromotionDecision:
         _record_decision(version_id, decision)
         if not decision.promoted:
             return decision
+        refit_version(version)  # trained again with the held-out slice, before it is indexed and served
         _write_space(version)  # a version serves only once its whole retrieval space is written
         try:
             activate(version_id, reason=decision.reason, expected_active_id=active_id)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from celery import chain
@@ -35,10 +35,11 @@ from matching.training.evaluation import (
 )
 from matching.training.lock import TrainingLock, training_lock
 from matching.training.progress import ProgressWriter
-from matching.training.snapshot import Snapshot, take_snapshot
+from matching.training.snapshot import Snapshot, take_snapshot, window_data
 from ml.artifacts import save_model_to_bytes
 from ml.embedding import EmbeddingCache, shared_cache
 from ml.network import TrainConfig, train
+from ml.types import MatchingData
 
 log = logging.getLogger(__name__)
 
@@ -200,7 +201,9 @@ def train_run(run_id: int, *, train_fn=None) -> int | None:
     with _timed(timings, "train"):
         progress.stage("encode")
         encoder = current_encoder()
-        model = _train_model(snap, TrainConfig.from_dict(run.config), encoder, progress, train_fn or train)
+        model = _train_model(
+            snap.train, TrainConfig.from_dict(run.config), encoder, progress, train_fn or train
+        )
     with _timed(timings, "evaluate"):
         progress.stage("evaluate")
         holdout, zero_shot = _evaluate_on_holdout(model, snap, encoder, seed=version.version)
@@ -240,15 +243,15 @@ def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
     timings[stage] = time.monotonic() - t
 
 
-def _train_model(snap: Snapshot, config: TrainConfig, encoder, progress: ProgressWriter, train_fn):
-    """Train on the snapshot with the section-embedding cache on disk, then share what it encoded."""
+def _train_model(data: MatchingData, config: TrainConfig, encoder, progress: Callable, train_fn: Callable):
+    """Train with the section-embedding cache on disk, then share what it encoded."""
     cache_path = settings.TRAINING_EMBEDDING_CACHE or None
     try:
         cache = EmbeddingCache(encoder, path=cache_path)
     except Exception:  # an unreadable cache file only costs time
         log.warning("embedding cache %s unreadable; starting empty", cache_path, exc_info=True)
         cache = EmbeddingCache(encoder)
-    model = train_fn(snap.train, config, cache=cache, progress=progress)
+    model = train_fn(data, config, cache=cache, progress=progress)
     if cache_path:
         try:
             cache.save()
@@ -297,6 +300,59 @@ def _record_candidate(
             notes="",
         )
         TrainingRun.objects.filter(pk=run.pk).update(stage="compare", history=history)
+
+
+def refit_version(version: ModelVersion, *, train_fn=None) -> bool:
+    """Retrain a promoted candidate on its whole data window, held-out slice included, with its own config.
+
+    The held-out slice is the most recent 15% of the interactions: the promotion check needs it unseen,
+    but serving without it would ignore the freshest behaviour. Returns True when the version's artifact was
+    replaced; idempotent (a redelivered task finds the refit recorded). The measured artifact stays in
+    storage, named in metrics["refit"]."""
+    if not settings.TRAINING_FINAL_REFIT or "refit" in version.metrics:
+        return False
+    t = time.monotonic()
+    data = window_data(version.data_window)
+    encoder = current_encoder()
+    config = TrainConfig.from_dict(version.config)
+    model = _train_model(data, config, encoder, _RefitProgress(version), train_fn or train)
+    blob = save_model_to_bytes(model)
+    name, sha = write_artifact(
+        blob,
+        f"{ARTIFACT_DIR}/v{version.version:05d}-refit-{hashlib.sha256(blob).hexdigest()[:12]}.tandem",
+        temp_prefix=f"refit-v{version.version}",
+    )
+    refit = {
+        "interactions": len(data.interactions),
+        "measured_artifact": version.artifact_name,
+        "measured_sha256": version.artifact_sha256,
+        "seconds": round(time.monotonic() - t, 3),
+    }
+    with transaction.atomic():
+        current = ModelVersion.objects.select_for_update().get(pk=version.pk)
+        current.metrics = {**current.metrics, "refit": refit}
+        current.artifact_name, current.artifact_sha256 = name, sha
+        current.save(update_fields=["metrics", "artifact_name", "artifact_sha256"])
+    version.refresh_from_db()
+    return True
+
+
+class _RefitProgress:
+    """The refit's epochs on its run (stage "refit"); the run's training history stays the measured model's."""
+
+    def __init__(self, version: ModelVersion):
+        run = version.training_runs.order_by("-created_at").first()
+        self.run = run if run is not None and run.status == TrainingRun.Status.RUNNING else None
+        self.last: tuple = ()
+        if self.run is not None:
+            TrainingRun.objects.filter(pk=self.run.pk).update(stage="refit")
+
+    def __call__(self, p) -> None:
+        if self.run is None or (p.stage, p.epoch) == self.last:
+            return
+        self.last = (p.stage, p.epoch)
+        TrainingRun.objects.filter(pk=self.run.pk).update(stage="refit", epoch=p.epoch, epochs=p.epochs)
+        training_lock().extend(self.run.pk)
 
 
 def fail_run(run_id: int, error: str) -> None:

@@ -95,3 +95,17 @@ def holdout_events(window: dict) -> list[InteractionEvent]:
         .values_list("job_id", "resume_id", "kind", "created_at")
     )
     return [InteractionEvent(str(j), str(r), k, t.timestamp()) for j, r, k, t in rows]
+
+
+def window_data(window: dict) -> MatchingData:
+    """Everything a version's data window holds, held-out slice included: what a final refit trains on."""
+    cutoff = datetime.fromisoformat(window["end"])
+    rows = (
+        Interaction.objects.filter(id__lte=window["max_interaction_id"], created_at__lte=cutoff)
+        .order_by("created_at", "id")
+        .values_list("job_id", "resume_id", "kind", "created_at")
+    )
+    events = [InteractionEvent(str(j), str(r), k, t.timestamp()) for j, r, k, t in rows]
+    jobs = list(iter_job_docs(Job.objects.filter(created_at__lte=cutoff)))
+    resumes = list(iter_resume_docs(Resume.objects.filter(created_at__lte=cutoff)))
+    return MatchingData(jobs=jobs, resumes=resumes, interactions=events)

@@ -163,3 +163,13 @@ def test_zero_shot_searches_near_the_jobs_a_blank_resume_applied_to(platform):
     share_top = len(set(top) & platform["same"]) / len(top)
     share_all = len(platform["same"] - platform["applied"]) / len(ranked)
     assert share_top > share_all + 0.2, (share_top, share_all)
+
+
+def test_the_served_model_is_refit_on_the_held_out_slice_after_winning(platform):
+    version = _train_and_promote()
+    refit = version.metrics["refit"]
+    assert refit["measured_artifact"] != version.artifact_name
+    assert refit["interactions"] == Interaction.objects.count()
+    assert version.data_window["train_interactions"] < refit["interactions"]
+    body = _jobs(platform["client"], platform["blank"])
+    assert body["model"] == f"v{version.version}"
