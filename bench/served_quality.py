@@ -678,9 +678,9 @@ def sample(n_cases: int, n: int | None, seed: int) -> np.ndarray:
 def first_stage(
     user, cases: list[Case], top50: list[list[int]] | None, masks: dict, pick: np.ndarray
 ) -> dict:
-    """What the reranker was handed, for the sampled cases ``pick``: ``matching.retrieval.rank_jobs`` with no
-    cut returns every reranked candidate (the nearest neighbours of the query and of its history); was the
-    test job among them, and how much of the model's offline top 50."""
+    """What the reranker was handed, for the sampled cases ``pick`` (``Ranking.candidate_ids``: the nearest
+    neighbours of the query and of its history); was the test job among them, and how much of the model's
+    offline top 50."""
     from matching import retrieval
     from matching.filters import Filters
 
@@ -690,8 +690,8 @@ def first_stage(
     hit, overlap, sizes, spaces = [], [], [], Counter()
     for n in tqdm(pick, desc="first stage", unit="applicant", mininterval=2):
         c = cases[n]
-        ranking = retrieval.rank_jobs(resumes[c.resume], user=user, k=10**6, filters=filters)
-        cand = {s.object_id for s in ranking.items}
+        ranking = retrieval.rank_jobs(resumes[c.resume], user=user, k=rk, filters=filters)
+        cand = set(ranking.candidate_ids)
         hit.append(float(c.job in cand))
         sizes.append(ranking.reranked)
         spaces[ranking.space] += 1

@@ -92,6 +92,7 @@ class Ranking:
     pending_embeddings: int = 0
     notes: list[str] = field(default_factory=list)
     timings_ms: dict[str, float] = field(default_factory=dict)
+    candidate_ids: list[int] = field(default_factory=list)  # what the first stage handed to the reranker
 
 
 def nan_to_none(x) -> float | None:
@@ -285,6 +286,7 @@ def _ranking(
         pending_embeddings=selectors.pending_embeddings(query.target_kind),
         notes=list(am.notes),
         timings_ms=timings,
+        candidate_ids=[i for i, _ in hits],
     )
 
 
