@@ -26,6 +26,7 @@ from ..textview import (
 )
 from ..types import InteractionEvent, JobDoc, ResumeDoc
 from .config import TrainConfig
+from .doccache import DocCache
 from .fresh import FreshInteractions
 
 Events = Sequence[InteractionEvent] | None
@@ -71,6 +72,10 @@ class MatchingModel:
     passed; a document they mention gets its graph vector and history features from the trained graph plus
     its pairs' events (``ml/network/fresh.py``: semantics, negative kinds, unknown documents). None or an empty
     list: exactly the trained state. A document with no text is then represented by its interactions.
+
+    ``doc_cache`` keeps each document's query-independent parts (section embeddings, tower output, history job
+    side) across calls, bit for bit what a call computes (``ml/network/doccache.py``); assign
+    ``DocCache(max_docs)`` to resize it, ``DocCache(0)`` to turn it off.
     """
 
     def __init__(
@@ -100,6 +105,8 @@ class MatchingModel:
         self.in_dim = in_dim
         self._cache: EmbeddingCache | None = None
         self._graph_states: list[torch.Tensor] | None = None
+        # per-document representations across calls (bounded LRU; replace it to resize, DocCache(0) turns it off)
+        self.doc_cache = DocCache()
         for m in (text_view, relation_view, mix, *self.history_heads.values()):
             if m is not None:
                 m.eval()
@@ -117,6 +124,7 @@ class MatchingModel:
                 f"cache encoder {cache.encoder.version!r} != model encoder {self.encoder_version!r}"
             )
         self._cache = cache
+        self.doc_cache.clear()  # its section rows came from the previous cache
 
     def _states(self) -> list[torch.Tensor]:
         if self._graph_states is None:
@@ -159,15 +167,26 @@ class MatchingModel:
             out[torch.from_numpy(redo)] = h_redo
         return out
 
-    def _doc_reprs(self, docs, is_job: bool, fresh: FreshInteractions | None = None):
-        e = embed_sections(list(docs), self.cache)
-        et = torch.from_numpy(e)
-        t = None
+    def _doc_reprs(self, docs, is_job: bool, fresh: FreshInteractions | None = None, *, side: bool = False):
+        """(sections, tower output, graph vectors, history job side if ``side``) of the documents; the
+        per-document parts come from ``doc_cache`` (ml/network/doccache.py), the graph vectors are computed."""
+        docs = list(docs)
+        tower = None
         if self.text_view is not None:
+            tower = self.text_view.job_tower if is_job else self.text_view.resume_tower
+
+        def base(batch):
+            e = embed_sections(batch, self.cache)
+            if tower is None:
+                return e, None
             with torch.no_grad():
-                t, _ = (self.text_view.job_tower if is_job else self.text_view.resume_tower)(et)
-        r = self._relation_vectors(list(docs), e[:, -1], fresh) if self.relation_view is not None else None
-        return et, t, r
+                return e, tower(torch.from_numpy(e))[0]
+
+        job_side = self.history.job_side if side else None
+        n_terms = len(self.history.tfidf.idf) if side else 0
+        d = self.doc_cache.reprs(docs, base, job_side, n_terms)
+        r = self._relation_vectors(docs, d.sections[:, -1], fresh) if self.relation_view is not None else None
+        return torch.from_numpy(d.sections), d.tower, r, d.side
 
     # ------------------------------------------------------------ scoring
     def score_pairs(
@@ -187,11 +206,11 @@ class MatchingModel:
         if m == 0:
             return PairScores(nan.copy(), nan.copy(), nan.copy())
         fresh = FreshInteractions.of(interactions)
-        ej, tj, rj = self._doc_reprs(jobs, True, fresh)
-        er, tr, rr = self._doc_reprs(resumes, False, fresh)
+        use_history = self.history is not None and bool(self.history_heads)
+        ej, tj, rj, side = self._doc_reprs(jobs, True, fresh, side=use_history)
+        er, tr, rr, _ = self._doc_reprs(resumes, False, fresh)
         hf = None
-        if self.history is not None and self.history_heads:
-            side = self.history.job_side(list(jobs), ej.numpy())
+        if use_history:
             fh = fresh.history(self.history, jobs, resumes) if fresh is not None else None
             hf = self.history.pair_features(side, list(resumes), pairs[:, 0], pairs[:, 1], fresh=fh)
             hf = torch.from_numpy(hf)
@@ -253,7 +272,7 @@ class MatchingModel:
         return 0.5 if self.config.view_mix == "learned" else float(self.config.view_mix)
 
     def _embed(self, docs, is_job: bool, interactions: Events) -> np.ndarray:
-        _, t, r = self._doc_reprs(list(docs), is_job, FreshInteractions.of(interactions))
+        _, t, r, _ = self._doc_reprs(list(docs), is_job, FreshInteractions.of(interactions))
         w = self._text_weight()
         parts = []
         if t is not None:

@@ -113,13 +113,13 @@ def test_cold_start_items_get_non_degenerate_relation_vectors(synthetic, hashing
     model = train(train_data, TrainConfig(epochs=4, seed=0), cache=EmbeddingCache(hashing_encoder))
     cold = [r for r in test_data.resumes if r.id in cold_ids]
     assert all(model.graph.node_of("resume", r.id) is None for r in cold)
-    _, _, rr = model._doc_reprs(cold, False)
+    _, _, rr, _ = model._doc_reprs(cold, False)
     v = rr.numpy()
     assert np.isfinite(v).all() and (np.linalg.norm(v, axis=1) > 1e-3).all()
     # different cold resumes get different vectors (not one shared fallback): their spread around the mean is
     # comparable to that of warm resumes' graph vectors
     warm = [r for r in train_data.resumes[:200]]
-    _, _, rw = model._doc_reprs(warm, False)
+    _, _, rw, _ = model._doc_reprs(warm, False)
     w = rw.numpy()
     spread_cold = np.linalg.norm(v - v.mean(0), axis=1).mean()
     spread_warm = np.linalg.norm(w - w.mean(0), axis=1).mean()
