@@ -127,7 +127,7 @@ def write_space(
             done, last = done + len(ids), ids[-1]
             if on_progress is not None:
                 on_progress(kind, min(done, total), total)
-        # Documents created behind the cursor while it ran.
+        # Documents created after the cursor read its last batch.
         for _ in range(3):
             missing = _missing_ids(space, kind)
             if not missing:
