@@ -533,6 +533,7 @@ def train() -> dict:
         holdout_ndcg_at_10=metrics.get("ndcg_at_10"),
         holdout_zero_shot_ndcg_at_10=(metrics.get("zero_shot") or {}).get("ndcg_at_10"),
         timings=metrics.get("timings"),
+        refit=metrics.get("refit"),  # trained again with the held-out slice before it served
     )
     if version.status == ModelVersion.Status.CANDIDATE:
         activate(version.pk, reason="bench/served_quality.py: activated to measure what it serves")
@@ -1137,11 +1138,15 @@ def main(argv=None) -> dict:
         shutil.rmtree(tmp, ignore_errors=True)
     result["stages"] = stages.rows
     result["meta"] = _meta(args, argv, t0, c0, la)
+    from django.conf import settings
+
     from matching import retrieval
 
     result["meta"]["settings"] = {
         "MATCH_RETRIEVE_K": retrieval.retrieve_k(),
         "MATCH_RERANK_K": retrieval.rerank_k(),
+        "MATCH_HISTORY_K": retrieval.history_k(),
+        "TRAINING_FINAL_REFIT": settings.TRAINING_FINAL_REFIT,
     }
     result["notes"] = notes(result)
     result["verdicts"] = verdicts(result)

@@ -48,7 +48,7 @@ ZERO_SHOT = "zero-shot"
 
 
 def retrieve_k() -> int:
-    return int(getattr(settings, "MATCH_RETRIEVE_K", 300))
+    return int(getattr(settings, "MATCH_RETRIEVE_K", 600))
 
 
 def rerank_k() -> int:
@@ -56,7 +56,7 @@ def rerank_k() -> int:
 
 
 def history_k() -> int:
-    return int(getattr(settings, "MATCH_HISTORY_K", 100))
+    return int(getattr(settings, "MATCH_HISTORY_K", 200))
 
 
 def max_fetch() -> int:
