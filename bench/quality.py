@@ -34,6 +34,7 @@ from tqdm.auto import tqdm  # noqa: E402
 from bench import peers as P  # noqa: E402
 from bench._measure import measure  # noqa: E402
 from bench._protocol import METRICS, evaluate, leave_last_out, with_label_noise, without_moved_views  # noqa: E402
+from bench._results_doc import write_section  # noqa: E402
 from bench._synthetic import SYN_METRICS, auc_ci, evaluate_synthetic, synthetic_split  # noqa: E402
 from bench._tandem import ORACLE, TANDEM_ROWS, TandemRow  # noqa: E402
 from ml import metrics as M  # noqa: E402
@@ -43,7 +44,6 @@ from ml.data.kandij import load_kandij  # noqa: E402
 DEFAULT_DATA_DIR = os.environ.get("TANDEM_KANDIJ_DIR", "/work/shared/data/kandij-job-views")
 SECTION = "## Quality (bench/quality.py)"
 RESULTS_JSON = ROOT / "bench" / "results" / "quality.json"
-RESULTS_MD = ROOT / "docs" / "results.md"
 CACHE_PATH = ROOT / "bench" / "results" / ".cache" / "minilm.npz"
 
 PEER_ROWS = {
@@ -607,24 +607,6 @@ def time_split_line(result: dict) -> str:
     return f"Wall time {total / 60:.1f} min{over}: " + ", ".join(items) + "."
 
 
-def write_section(md: str, path: Path = RESULTS_MD) -> None:
-    """Replace only our section (from its heading to the next '## ' heading) in docs/results.md."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Results\n\n"
-    lines = text.splitlines(keepends=True)
-    start = next((i for i, ln in enumerate(lines) if ln.rstrip() == SECTION), None)
-    block = md.rstrip("\n") + "\n"
-    if start is None:
-        new = text.rstrip("\n") + "\n\n" + block
-    else:
-        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-        tail = "".join(lines[end:])
-        new = "".join(lines[:start]) + block + ("\n" + tail if tail else "")
-    tmp = path.with_suffix(".md.tmp")
-    tmp.write_text(new, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def _jsonable(x):
     if isinstance(x, dict):
         return {str(k): _jsonable(v) for k, v in x.items()}
@@ -704,7 +686,7 @@ def main(argv=None) -> dict:
     tmp.write_text(json.dumps(_jsonable(result), indent=1), encoding="utf-8")
     os.replace(tmp, out)
     if not args.no_docs:
-        write_section(markdown(result))
+        write_section(markdown(result), SECTION)
     for line in result["verdicts"]:
         print(line)
     print(f"total {result['meta']['total_seconds'] / 60:.1f} min; wrote {out}")

@@ -51,13 +51,13 @@ import numpy as np  # noqa: E402
 from tqdm.auto import tqdm  # noqa: E402
 
 from bench import _served as S  # noqa: E402
+from bench._results_doc import write_section  # noqa: E402
 
 DEFAULT_DATA_DIR = os.environ.get("TANDEM_KANDIJ_DIR", "/work/shared/data/kandij-job-views")
 BENCH_DB = os.environ.get("TANDEM_BENCH_SERVED_DB", "postgres://postgres@127.0.0.1:5432/tandem_bench_served")
 BENCH_REDIS = os.environ.get("TANDEM_BENCH_SERVED_REDIS", "redis://127.0.0.1:6379/7")
 SECTION = "## Served quality (bench/served_quality.py)"
 RESULTS_JSON = ROOT / "bench" / "results" / "served_quality.json"
-RESULTS_MD = ROOT / "docs" / "results.md"
 CACHE_DIR = ROOT / "bench" / "results" / ".cache"
 SECTIONS_CACHE = CACHE_DIR / "served_sections.npz"  # the training run's section-embedding cache
 QUALITY_CACHE = CACHE_DIR / "minilm.npz"  # bench/quality.py's
@@ -1071,23 +1071,6 @@ def _serving_lines(result: dict) -> list[str]:
     return L
 
 
-def write_section(md: str, path: Path = RESULTS_MD) -> None:
-    """Replace only our section (from its heading to the next '## ' heading) in docs/results.md."""
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Results\n\n"
-    lines = text.splitlines(keepends=True)
-    start = next((i for i, ln in enumerate(lines) if ln.rstrip() == SECTION), None)
-    block = md.rstrip("\n") + "\n"
-    if start is None:
-        new = text.rstrip("\n") + "\n\n" + block
-    else:
-        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-        tail = "".join(lines[end:])
-        new = "".join(lines[:start]) + block + ("\n" + tail if tail else "")
-    tmp = path.with_suffix(".md.tmp")
-    tmp.write_text(new, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def _public(x):
     """JSON-ready: numpy values as numbers, NaN as null, keys starting with '_' (per-case arrays) left out."""
     if isinstance(x, dict):
@@ -1156,7 +1139,7 @@ def main(argv=None) -> dict:
     tmp_out.write_text(json.dumps(_public(result), indent=1), encoding="utf-8")
     os.replace(tmp_out, out)
     if not args.no_docs:
-        write_section(markdown(result))
+        write_section(markdown(result), SECTION)
     for line in result["verdicts"]:
         print(line)
     print(f"total {result['meta']['total_seconds'] / 60:.1f} min; wrote {out}")

@@ -34,7 +34,6 @@ import io
 import json
 import os
 import platform
-import re
 import sys
 import time
 from datetime import UTC, datetime, timedelta
@@ -51,10 +50,10 @@ os.environ.setdefault("TRAINING_PROGRESS_INTERVAL", "10")
 os.environ.setdefault("OMP_NUM_THREADS", "2")
 
 from bench._measure import _reset_peak, _status_kb  # noqa: E402
+from bench._results_doc import write_section  # noqa: E402
 
 FULL = {"jobs": 10_000, "resumes": 100_000, "interactions": 1_000_000}
 RESULTS_JSON = ROOT / "bench" / "results" / "training_scale.json"
-RESULTS_MD = ROOT / "docs" / "results.md"
 SECTION = "## Training scale"
 
 
@@ -411,15 +410,7 @@ def write_markdown(results: list[dict], meta: dict) -> None:
         )
     for note in meta.get("notes", []):
         out.write(f"\n{note}\n")
-    section = out.getvalue()
-    RESULTS_MD.parent.mkdir(parents=True, exist_ok=True)
-    text = RESULTS_MD.read_text() if RESULTS_MD.exists() else "# Results\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(section + "\n", text)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    RESULTS_MD.write_text(text)
+    write_section(out.getvalue(), SECTION)
 
 
 def main() -> None:

@@ -217,10 +217,11 @@ def test_markdown_section_and_notes():
 
 def test_write_section_replaces_only_its_own(tmp_path):
     from bench import served_quality as Q
+    from bench._results_doc import write_section
 
     doc = tmp_path / "results.md"
     doc.write_text("# Results\n\n## Other\n\nkeep\n", encoding="utf-8")
-    Q.write_section(Q.SECTION + "\n\nfirst\n", doc)
-    Q.write_section(Q.SECTION + "\n\nsecond\n", doc)
+    write_section(Q.SECTION + "\n\nfirst\n", Q.SECTION, doc)
+    write_section(Q.SECTION + "\n\nsecond\n", Q.SECTION, doc)
     text = doc.read_text(encoding="utf-8")
     assert "keep" in text and "second" in text and "first" not in text and text.count(Q.SECTION) == 1
