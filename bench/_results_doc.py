@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -24,3 +25,17 @@ def write_section(md: str, heading: str, path: Path = RESULTS_MD) -> None:
     tmp = path.with_suffix(".md.tmp")
     tmp.write_text(new, encoding="utf-8")
     os.replace(tmp, path)
+
+
+def publish(result: dict, out: Path, *, jsonable, markdown: str | None, heading: str) -> None:
+    """Write the run's JSON atomically, its docs/results.md section (unless `markdown` is None), and print
+    its verdicts."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(jsonable(result), indent=1), encoding="utf-8")
+    os.replace(tmp, out)
+    if markdown is not None:
+        write_section(markdown, heading)
+    for line in result["verdicts"]:
+        print(line)
+    print(f"total {result['meta']['total_seconds'] / 60:.1f} min; wrote {out}")

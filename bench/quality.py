@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import os
 import platform
 import sys
@@ -34,7 +33,7 @@ from tqdm.auto import tqdm  # noqa: E402
 from bench import peers as P  # noqa: E402
 from bench._measure import measure  # noqa: E402
 from bench._protocol import METRICS, evaluate, leave_last_out, with_label_noise, without_moved_views  # noqa: E402
-from bench._results_doc import write_section  # noqa: E402
+from bench._results_doc import publish  # noqa: E402
 from bench._synthetic import SYN_METRICS, auc_ci, evaluate_synthetic, synthetic_split  # noqa: E402
 from bench._tandem import ORACLE, TANDEM_ROWS, TandemRow  # noqa: E402
 from ml import metrics as M  # noqa: E402
@@ -680,16 +679,8 @@ def main(argv=None) -> dict:
         "finished": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     }
     result["verdicts"] = verdicts(result)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(_jsonable(result), indent=1), encoding="utf-8")
-    os.replace(tmp, out)
-    if not args.no_docs:
-        write_section(markdown(result), SECTION)
-    for line in result["verdicts"]:
-        print(line)
-    print(f"total {result['meta']['total_seconds'] / 60:.1f} min; wrote {out}")
+    md = None if args.no_docs else markdown(result)
+    publish(result, Path(args.out), jsonable=_jsonable, markdown=md, heading=SECTION)
     return result
 
 

@@ -51,7 +51,7 @@ import numpy as np  # noqa: E402
 from tqdm.auto import tqdm  # noqa: E402
 
 from bench import _served as S  # noqa: E402
-from bench._results_doc import write_section  # noqa: E402
+from bench._results_doc import publish  # noqa: E402
 
 DEFAULT_DATA_DIR = os.environ.get("TANDEM_KANDIJ_DIR", "/work/shared/data/kandij-job-views")
 BENCH_DB = os.environ.get("TANDEM_BENCH_SERVED_DB", "postgres://postgres@127.0.0.1:5432/tandem_bench_served")
@@ -1133,16 +1133,8 @@ def main(argv=None) -> dict:
     }
     result["notes"] = notes(result)
     result["verdicts"] = verdicts(result)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp_out = out.with_suffix(".json.tmp")
-    tmp_out.write_text(json.dumps(_public(result), indent=1), encoding="utf-8")
-    os.replace(tmp_out, out)
-    if not args.no_docs:
-        write_section(markdown(result), SECTION)
-    for line in result["verdicts"]:
-        print(line)
-    print(f"total {result['meta']['total_seconds'] / 60:.1f} min; wrote {out}")
+    md = None if args.no_docs else markdown(result)
+    publish(result, Path(args.out), jsonable=_public, markdown=md, heading=SECTION)
     return result
 
 
