@@ -52,7 +52,9 @@ SKILL_REPEAT = 3  # the same skill listed this many times
 # 3 times with repeats making >= 30% of the text, or 8 times at any share (real resumes: 2 of 2,883 flagged)
 SEGMENT_REPEAT = 3
 REPEATED_SHARE = 0.3
-LIST_SHARE = 0.1  # a list's repeats against the whole text (long honest resumes repeat "Technologies used: ...")
+LIST_SHARE = (
+    0.1  # a list's repeats against the whole text (long honest resumes repeat "Technologies used: ...")
+)
 SEGMENT_REPEAT_ALONE = 8
 AD_PHRASES_MIN = 2
 COPY_SHINGLE = 3  # tokens per shingle when comparing a resume with one job
