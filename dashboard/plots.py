@@ -32,23 +32,28 @@ def empty(title: str, message: str) -> bytes:
     return _svg(fig)
 
 
-def lines(title: str, x: Sequence[float], series: dict[str, Sequence[float | None]], *, xlabel: str) -> bytes:
-    """One line per named series over `x` (None values are gaps)."""
-    if not x:
-        return empty(title, "no data yet")
-    fig, ax = _figure(title)
-    for (name, ys), color in zip(series.items(), PALETTE * 4, strict=False):
-        ax.plot(
-            x,
-            [float("nan") if y is None else y for y in ys],
-            marker="o",
-            ms=3,
-            lw=1.4,
-            label=name,
-            color=color,
-        )
-    ax.set_xlabel(xlabel, fontsize=9)
-    ax.legend(fontsize=8, frameon=False)
+def training_curves(
+    title: str,
+    epochs: Sequence[int],
+    losses: dict[str, Sequence[float | None]],
+    kept: dict[str, Sequence[float | None]],
+) -> bytes:
+    """Losses per epoch (left) and the co-teaching kept fractions (right), legends outside the lines."""
+    if not epochs:
+        return empty(title, "no epoch finished yet")
+    fig = Figure(figsize=(9.6, 3.2))
+    left, right = fig.subplots(1, 2, gridspec_kw={"width_ratios": [2, 1]})
+    fig.suptitle(title, fontsize=10)
+    for ax, series, name in ((left, losses, "loss"), (right, kept, "fraction kept")):
+        for (label, ys), color in zip(series.items(), PALETTE * 4, strict=False):
+            values = [float("nan") if y is None else y for y in ys]
+            ax.plot(epochs, values, marker="o", ms=3, lw=1.4, label=label, color=color)
+        ax.set_xlabel("epoch", fontsize=9)
+        ax.set_ylabel(name, fontsize=9)
+        ax.grid(True, alpha=0.3)
+        ax.tick_params(labelsize=8)
+        ax.legend(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=3)
+    right.set_ylim(0, 1.05)
     return _svg(fig)
 
 

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -114,10 +113,3 @@ def candidate_list(*, user, query: str = "", limit: int = 50) -> QuerySet:
         q = query.strip()
         candidates = candidates.filter(Q(full_name__icontains=q) | Q(email__icontains=q))
     return candidates.annotate(resume_count=Count("resumes")).order_by("-created_at", "-pk")[:limit]
-
-
-def resumes_by_candidate(resume_ids: Iterable[int]) -> dict[int, list[int]]:
-    out: dict[int, list[int]] = defaultdict(list)
-    for rid, cid in Resume.objects.filter(pk__in=list(resume_ids)).values_list("pk", "candidate_id"):
-        out[cid].append(rid)
-    return out

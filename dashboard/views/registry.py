@@ -82,9 +82,11 @@ def run_curves_svg(request: HttpRequest, run_pk: int) -> HttpResponse:
     history = run.history or []
     epochs = [h["epoch"] for h in history]
     names = sorted({name for h in history for name in h.get("losses", {})})
-    series = {name: [h.get("losses", {}).get(name) for h in history] for name in names}
-    series["kept fraction"] = [h.get("kept_fraction") for h in history]
-    return _svg(plots.lines(f"Run {run.pk}: losses and kept fraction", epochs, series, xlabel="epoch"))
+    losses = {name: [h.get("losses", {}).get(name) for h in history] for name in names}
+    kept = {"kept (co-teaching)": [h.get("kept_fraction") for h in history]}
+    if any(h.get("clean_kept_fraction") is not None for h in history):
+        kept["clean kept"] = [h.get("clean_kept_fraction") for h in history]
+    return _svg(plots.training_curves(f"Run {run.pk}: losses and kept fraction", epochs, losses, kept))
 
 
 @login_required

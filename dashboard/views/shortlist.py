@@ -21,8 +21,6 @@ from recruiting import permissions, services
 from recruiting import selectors as rsel
 
 DECISIONS = dict(selectors.ROW_ACTIONS)
-# Keys a ranked row may carry to say the resume looks manipulated (#14), with its reason.
-FLAG_KEYS = ("manipulation", "manipulation_flag", "flag")
 
 
 def _job_or_404(user, job_pk: int):
@@ -54,11 +52,9 @@ def _ranking(job, user, form: ShortlistFilterForm) -> tuple[dict | None, dict]:
     return body, {}
 
 
-def _flag(item: dict):
-    for key in FLAG_KEYS:
-        if item.get(key):
-            return item[key]
-    return None
+def _flags(item: dict) -> list[dict]:
+    """The gamed-resume detector's findings on a ranked row ([{kind, reason}]), when the row carries them."""
+    return list(item.get("integrity_flags") or []) if item.get("flagged", True) else []
 
 
 @recruiter_required
@@ -68,7 +64,7 @@ def job_shortlist(request: HttpRequest, job_pk: int) -> HttpResponse:
     body, errors = _ranking(job, request.user, form)
     items = list(body["results"]) if body else []
     stages = selectors.pair_stages(job=job, resume_ids=[i["resume"] for i in items])
-    rows = [{**item, "stage": stages.get(item["resume"], ""), "flag": _flag(item)} for item in items]
+    rows = [{**item, "stage": stages.get(item["resume"], ""), "flags": _flags(item)} for item in items]
     context = {
         "job": job,
         "form": form,

@@ -338,3 +338,27 @@ def test_models_page_and_its_actions_follow_the_registry_api_for_every_role(
         assert client.post("/models/rollback/").status_code == (302 if may_roll_back else 403), user
     assert _api_status(staff, "post", "/api/training-runs/") == 201  # staff may, under any rules
     assert TrainingRun.objects.filter(trigger="dashboard").count() >= 1
+
+
+def test_a_flagged_row_shows_the_detectors_reasons(signed_in, world, monkeypatch):
+    """A ranked row that carries the gamed-resume detector's findings (`flagged`, `integrity_flags`) shows them."""
+    from dashboard.views import shortlist
+
+    real = shortlist.ranking.ranked_candidates
+    ada = world["pool"][0].pk
+
+    def with_flags(**kwargs):
+        body = real(**kwargs)
+        for row in body["results"]:
+            flagged = row["resume"] == ada
+            row["flagged"] = flagged
+            row["integrity_flags"] = (
+                [{"kind": "stuffing", "reason": "skill repeated 40 times"}] if flagged else []
+            )
+        return body
+
+    monkeypatch.setattr(shortlist.ranking, "ranked_candidates", with_flags)
+    page = signed_in(world["recruiter"]).get(f"/jobs/{world['job'].pk}/").content.decode()
+    rows = {rid: page.split(f'id="row-{rid}"')[1].split("</tr>")[0] for rid in (ada, world["pool"][1].pk)}
+    assert "Possible manipulation: skill repeated 40 times" in rows[ada]
+    assert "Possible manipulation" not in rows[world["pool"][1].pk]
