@@ -41,9 +41,8 @@ class TrainConfig:
     temperature: float = 0.1
     contrastive_weight: float = 0.3
     section_weight: float = 0.1  # peer/cross-level section alignment (text view)
-    cross_level: bool = (
-        True  # section alignment's cross-level terms (skills <-> whole document); False: peer only
-    )
+    # section alignment's cross-level terms (skills <-> whole document); False: peer-level only (the ablation)
+    cross_level: bool = True
     negatives_per_positive: int = 2
     n_folds: int = 3  # interaction-edge folds: a batch never sees its own pairs' edges (ml/relation/graph.py)
     knn: int = 5  # content-neighbour edges per node and side
@@ -67,6 +66,14 @@ class TrainConfig:
     # jobs for a resume), ``hard_negative_fraction`` of them from the positive job's state (same-place jobs)
     job_negatives_per_positive: int = 2
     hard_negative_fraction: float = 0.5
+    # compatible updates (ml/compat): a fixed d-simplex classifier on each tower's feature (d = hidden, so
+    # hidden + 1 vertices are pre-allocated) over ``simplex_classes`` occupation clusters of the documents' text,
+    # weight ``simplex_weight`` (lambda of the reference); and, when ``train`` is given the version it replaces,
+    # cosine distillation of the retrieval vectors towards that version's, weight ``distill_weight``.
+    stationary_head: bool = False
+    simplex_classes: int = 24
+    simplex_weight: float = 0.1
+    distill_weight: float = 1.0
 
     def to_dict(self) -> dict:
         return asdict(self)
