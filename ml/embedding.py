@@ -146,10 +146,23 @@ def get_encoder() -> Encoder:
     return _singleton
 
 
+_registered: dict[str, Encoder] = {}
+
+
+def register_encoder(encoder: Encoder) -> None:
+    """Make an encoder loaded in this process (e.g. the ONNX INT8 path) resolvable by its version."""
+    with _singleton_lock:
+        _registered[encoder.version] = encoder
+
+
 def encoder_for_version(version: str) -> Encoder:
     """The encoder that produced vectors tagged ``version``; raises ValueError when it is not available here."""
     if version.startswith(HASHING_PREFIX + ":"):
         return HashingEncoder(int(version.split(":", 1)[1]))
+    with _singleton_lock:
+        known = _registered.get(version)
+    if known is not None:
+        return known
     enc = get_encoder()
     if enc.version != version:
         raise ValueError(
