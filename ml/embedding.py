@@ -253,6 +253,20 @@ class EmbeddingCache:
                     self._vecs.popitem(last=False)
             return out
 
+    def missing(self, keys: Sequence[str]) -> list[str]:
+        """The text hashes among ``keys`` this cache holds no vector for."""
+        with self._lock:
+            return [k for k in keys if k not in self._vecs]
+
+    def put(self, vectors: dict[str, np.ndarray]) -> None:
+        """Add vectors computed elsewhere by the same encoder version, keyed by ``text_hash`` (e.g. read back
+        from where a worker stored them)."""
+        with self._lock:
+            self._vecs.update({k: np.asarray(v, dtype=np.float32) for k, v in vectors.items()})
+            if self.max_entries is not None:
+                while len(self._vecs) > self.max_entries:
+                    self._vecs.popitem(last=False)
+
     def absorb(self, other: EmbeddingCache) -> None:
         """Take over another cache's entries of the same encoder version (e.g. after a training run)."""
         if other.version != self.version:
