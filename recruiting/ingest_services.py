@@ -47,7 +47,9 @@ def organization_by_ref(*, user: AbstractBaseUser, ref: str | int) -> Organizati
     """One of the user's organizations by id or slug; 404 naming `organization` for any other."""
     orgs = selectors.organizations_of(user)
     text = str(ref).strip()
-    org = orgs.filter(pk=int(text)).first() if text.isdigit() else orgs.filter(slug=text).first()
+    # ASCII digits only ("²".isdigit() is true and int() refuses it) and within a bigint; else a slug.
+    as_id = text.isascii() and text.isdigit() and len(text) <= 18
+    org = orgs.filter(pk=int(text)).first() if as_id else orgs.filter(slug=text[:80]).first()
     if org is None:
         raise Http404({"organization": ["No such organization among yours."]})
     return org

@@ -30,6 +30,7 @@ class ResumeUploadInputSerializer(serializers.Serializer):
     )
     organization = serializers.CharField(
         required=False,
+        max_length=100,
         help_text="Id or slug of your organization for a new candidate (needed when you belong to several).",
     )
     full_name = serializers.CharField(
