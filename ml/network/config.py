@@ -64,6 +64,14 @@ class TrainConfig:
     # jobs for a resume), ``hard_negative_fraction`` of them from the positive job's state (same-place jobs)
     job_negatives_per_positive: int = 2
     hard_negative_fraction: float = 0.5
+    # compatible updates (ml/compat): a fixed d-simplex classifier on each tower's feature (d = hidden, so
+    # hidden + 1 vertices are pre-allocated) over ``simplex_classes`` occupation clusters of the documents' text,
+    # weight ``simplex_weight`` (lambda of the reference); and, when ``train`` is given the version it replaces,
+    # cosine distillation of the retrieval vectors towards that version's, weight ``distill_weight``.
+    stationary_head: bool = False
+    simplex_classes: int = 24
+    simplex_weight: float = 0.1
+    distill_weight: float = 1.0
 
     def to_dict(self) -> dict:
         return asdict(self)
