@@ -120,6 +120,15 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 
 # Uploads: resumes above this size get a 413 before they are parsed.
 RESUME_UPLOAD_MAX_BYTES = env_int("RESUME_UPLOAD_MAX_BYTES", 5 * 1024 * 1024)
+# Uploaded resumes are parsed in a child process with these limits (recruiting.parsing.sandbox); over any of
+# them the upload gets a 413 naming the limit. A DOCX's inflated parts, paragraphs; a PDF's pages.
+UPLOAD_PARSE_ISOLATED = env_bool("UPLOAD_PARSE_ISOLATED", True)
+UPLOAD_PARSE_MEMORY_MB = env_int("UPLOAD_PARSE_MEMORY_MB", 768)
+UPLOAD_PARSE_CPU_SECONDS = env_int("UPLOAD_PARSE_CPU_SECONDS", 10)
+UPLOAD_PARSE_WALL_SECONDS = float(os.environ.get("UPLOAD_PARSE_WALL_SECONDS", "20"))
+UPLOAD_MAX_UNCOMPRESSED_BYTES = env_int("UPLOAD_MAX_UNCOMPRESSED_BYTES", 20 * 1024 * 1024)
+UPLOAD_MAX_PARAGRAPHS = env_int("UPLOAD_MAX_PARAGRAPHS", 20_000)
+UPLOAD_MAX_PAGES = env_int("UPLOAD_MAX_PAGES", 50)
 # Bulk imports (API) above this size are refused.
 IMPORT_UPLOAD_MAX_BYTES = env_int("IMPORT_UPLOAD_MAX_BYTES", 50 * 1024 * 1024)
 # JSON bodies (config.parsers.BoundedJSONParser): larger is a 413; deeper nesting a 400. Form fields alike.
@@ -210,7 +219,22 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 6 * 3600),
     "unacked_restore_interval": env_int("CELERY_UNACKED_RESTORE_INTERVAL", 10),
     "unacked_restore_throttle": env_int("CELERY_UNACKED_RESTORE_THROTTLE", 10),
+    # Fail fast: a frozen or refusing Redis costs a publisher about a second, not 30 s (a PATCH hung in
+    # send_task) or 19 s of retries. Longer than kombu's 1 s BRPOP poll, so workers are unaffected.
+    "socket_timeout": float(os.environ.get("CELERY_BROKER_SOCKET_TIMEOUT", "2")),
+    "socket_connect_timeout": float(os.environ.get("CELERY_BROKER_CONNECT_TIMEOUT", "1")),
 }
+CELERY_BROKER_CONNECTION_TIMEOUT = float(os.environ.get("CELERY_BROKER_CONNECT_TIMEOUT", "1"))
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
+# After a failed publish, a process leaves the broker alone this long (config.celery.publish).
+BROKER_DOWN_RETRY_SECONDS = float(os.environ.get("BROKER_DOWN_RETRY_SECONDS", "5"))
+# The patient Redis client (training lock, debounce flags): bounded too.
+REDIS_LOCK_SOCKET_TIMEOUT = float(os.environ.get("REDIS_LOCK_SOCKET_TIMEOUT", "3"))
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "workers.tasks.embedding.*": {"queue": "embedding"},
@@ -222,6 +246,11 @@ CELERY_TASK_ROUTES = {
 # whose queued task was lost. NIGHTLY_RETRAIN_CRON is a 5-field cron line: "minute hour day month weekday".
 NIGHTLY_RETRAIN_CRON = os.environ.get("NIGHTLY_RETRAIN_CRON", "0 3 * * *")
 EMBEDDING_SWEEP_SECONDS = env_int("EMBEDDING_SWEEP_SECONDS", 600)
+# After an erasure, the indexes of its kind are rewritten without it this many seconds later (one rewrite for
+# a burst of erasures) and the section-embedding cache file is dropped (matching.erasure).
+COMPACTION_DELAY_SECONDS = env_int("COMPACTION_DELAY_SECONDS", 10)
+# Re-sends the embedding work of documents flagged while the broker was unreachable (the flags are the outbox).
+EMBEDDING_RESEND_SECONDS = env_int("EMBEDDING_RESEND_SECONDS", 30)
 
 
 def _crontab(line: str):
@@ -244,6 +273,10 @@ CELERY_BEAT_SCHEDULE = {
     "nightly-retrain": {
         "task": "workers.tasks.training.nightly_retrain",
         "schedule": _crontab(NIGHTLY_RETRAIN_CRON),
+    },
+    "embedding-resend": {
+        "task": "workers.tasks.embedding.embed_dirty_documents",
+        "schedule": float(EMBEDDING_RESEND_SECONDS),
     },
     "embedding-sweep": {
         "task": "workers.tasks.embedding.embed_dirty_documents",

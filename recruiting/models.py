@@ -250,6 +250,8 @@ class Resume(TimeStamped):
     source_file = models.FileField(upload_to=resume_upload_path, null=True, blank=True)
     source_file_name = models.CharField(max_length=255, blank=True, default="")
     content_hash = models.CharField(max_length=64, db_index=True, editable=False, default="")
+    # The candidate fields (full_name, email) this resume's file supplied: erased from the candidate with it.
+    parsed_contact = models.JSONField(default=dict, blank=True, editable=False)
 
     class Meta:
         constraints = [

@@ -16,6 +16,7 @@ from recruiting.apis import (
 
 urlpatterns = [
     path("auth/token/", auth.TokenObtainApi.as_view(), name="auth-token"),
+    path("auth/me/", auth.MeApi.as_view(), name="auth-me"),
     path("organizations/", organizations.OrganizationListApi.as_view(), name="organization-list"),
     path(
         "organizations/<int:pk>/", organizations.OrganizationDetailApi.as_view(), name="organization-detail"

@@ -7,6 +7,7 @@ from rest_framework import serializers, status
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
+from rest_framework.views import APIView
 
 from config import throttling
 from recruiting.apis.base import BAD_REQUEST
@@ -52,3 +53,18 @@ class TokenObtainApi(ObtainAuthToken):
             raise
         throttling.clear_failures(username)
         return response
+
+
+class MeOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    is_staff = serializers.BooleanField()
+
+
+@extend_schema(tags=["auth"], responses={200: MeOutputSerializer})
+class MeApi(APIView):
+    """Who the token belongs to (also the load benchmark's bare authenticated endpoint)."""
+
+    def get(self, request):
+        user = request.user
+        return Response({"id": user.pk, "username": user.get_username(), "is_staff": user.is_staff})

@@ -6,6 +6,7 @@ from drf_spectacular.validation import validate_schema
 
 EXPECTED = {
     "/api/auth/token/": {"post"},
+    "/api/auth/me/": {"get"},
     "/api/organizations/": {"get", "post"},
     "/api/organizations/{id}/": {"get", "put", "patch", "delete"},
     "/api/organizations/{org_pk}/members/": {"get"},

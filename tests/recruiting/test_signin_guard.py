@@ -51,7 +51,7 @@ def test_a_success_clears_the_failures(client, rita, settings, address):
         assert _sign_in(client, rita.username, "wrong", address).status_code == 400
 
 
-def test_one_address_guessing_many_usernames_gets_429(client, settings, address):
+def test_one_address_guessing_many_usernames_gets_429(client, settings, address, db):
     settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "signin": "5/minute"}
     codes = [_sign_in(client, f"nobody{i}", "guess", address).status_code for i in range(8)]
     assert codes[:5] == [400] * 5 and set(codes[5:]) == {429}
