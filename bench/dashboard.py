@@ -67,6 +67,7 @@ def configure(args, tmp: Path) -> None:
             "REDIS_URL": args.redis_url,
             "CELERY_TASK_ALWAYS_EAGER": "1",
             "DEBUG": "0",
+            "SECURE_SSL": "0",  # plain HTTP on 127.0.0.1 (no TLS proxy in front)
             "TANDEM_VAR_DIR": str(tmp / "var"),
             "MODEL_STORAGE_ROOT": str(tmp / "var" / "models"),
             "MEDIA_ROOT": str(tmp / "var" / "media"),

@@ -4,13 +4,13 @@ outside it, 404, whatever the method (tests/dashboard generate their cross-organ
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from dashboard.views import analytics, candidates, ingest, jobs, registry, seeker, shortlist
+from dashboard.views import analytics, auth, candidates, ingest, jobs, registry, seeker, shortlist
 
 app_name = "dashboard"
 
 urlpatterns = [
     path("", jobs.home, name="home"),
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("login/", auth.SignInView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("jobs/", jobs.job_list, name="jobs"),
     path("jobs/new/", jobs.job_create, name="job-create"),

@@ -15,6 +15,7 @@ from dashboard.progress import ImportProgress, import_progress
 from dashboard.views.common import recruiter_required
 from recruiting import importing, ingest_services
 from recruiting.parsing.formats import ParseError, UnsupportedFileType
+from recruiting.parsing.limits import LimitExceeded
 
 
 def _size_error(form, limit: int) -> bool:
@@ -51,6 +52,11 @@ def resume_upload(request: HttpRequest) -> HttpResponse:
                 full_name=data.get("full_name", ""),
                 email=data.get("email", ""),
                 location=data.get("location", ""),
+            )
+        except LimitExceeded as exc:  # a parsing limit (inflated size, pages, CPU, memory): the API's 413
+            form.add_error("file", str(exc))
+            return _render(
+                request, "dashboard/upload.html", context, partial="dashboard/_upload_result.html", status=413
             )
         except (UnsupportedFileType, ParseError) as exc:
             form.add_error("file", str(exc))

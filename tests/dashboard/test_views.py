@@ -32,6 +32,27 @@ def test_sign_in_with_a_password_lands_a_recruiter_on_their_jobs(client, world):
     assert world["other_job"].title.encode() not in response.content
 
 
+def test_sign_in_page_shares_the_api_lockout_on_repeated_wrong_passwords(client, world, settings):
+    from config import throttling
+
+    settings.SIGNIN_LOCKOUT_FAILURES = 3
+    username = f"locked-{world['org_a'].pk}"
+    world["recruiter"].username = username
+    world["recruiter"].save()
+    throttling.clear_failures(username)
+    try:
+        for _ in range(3):
+            assert client.post("/login/", {"username": username, "password": "guess"}).status_code == 200
+        locked = client.post("/login/", {"username": username, "password": PASSWORD})
+        assert locked.status_code == 429 and int(locked["Retry-After"]) > 0
+        assert "Too many failed sign-ins" in locked.content.decode() and "_auth_user_id" not in client.session
+        api = client.post("/api/auth/token/", {"username": username, "password": PASSWORD})
+        assert api.status_code == 429  # the same count locks the API's door
+    finally:
+        throttling.clear_failures(username)
+    assert client.post("/login/", {"username": username, "password": PASSWORD}).status_code == 302
+
+
 def test_jobs_list_searches_filters_and_counts_stages(signed_in, world, make_job):
     job, pool = world["job"], world["pool"]
     make_job(world["org_a"], title="Closed Nurse job", status="closed", location="Hamburg")
