@@ -46,6 +46,16 @@ NOTES = (
     "the co-teaching verdicts read.",
     "Load: other engineers' tests and benchmarks share the 2 cores (load average in the run line); times are "
     "inflated by it, so compare rows of one run side by side.",
+    "Runtime goal (full run <= 20 min): the full default command was started on 2026-11-30 at load average ~9.5 "
+    "(five engineers' suites and benchmarks on the 2 cores) and stopped after 12 min with 9 of its 84 rows done "
+    "(the 0% peers): not measured on this shared machine that day. The same load capped every Tandem fit of the "
+    "seeds run at 2 min of training (about 5 of 10 epochs; named in the verdicts), so its Tandem figures are those "
+    "of an under-trained network.",
+    "Co-teaching at 20% and 40% noise was not re-run (no time left on the shared machine); co-teaching itself is "
+    "unchanged since the previous full run (2026-11-25, the Quality section), where full - both was -0.003 at 20% "
+    "and -0.024 at 40% NDCG@10 against an oracle gap of +0.043 and +0.063: it closed none of the gap (NOT MET). The "
+    "selection precision per noise rate, now recorded by bench/quality.py against the known moved views, awaits "
+    "that run.",
 )
 
 
@@ -79,7 +89,11 @@ def verdicts(result: dict) -> list[str]:
             for line in lines
         ]
     narrowed = any(flag in meta["command"] for flag in ("--rows", "--noise", "--seeds"))
-    if not meta["quick"] and not narrowed:
+    if meta["quick"] or narrowed:
+        lines.append(
+            "GOAL bench/quality.py full run <= 20 min on 2 cores: not measured by this command -> NOT MET"
+        )
+    else:
         t = meta["total_seconds"]
         lines.append(
             f"GOAL bench/quality.py full run <= 20 min on 2 cores: {t / 60:.1f} min (load average "
@@ -121,6 +135,11 @@ def _coteaching_verdicts(real: dict) -> list[str]:
             "GOAL co-teaching at 0% noise no worse than both views without it (real NDCG@10, paired 95% CI of "
             f"full - both includes or exceeds 0): {d['mean']:+.4f} [{d['lo']:+.4f}, {d['hi']:+.4f}]"
             f"{capped_note(real, '0.0', (FULL, NO_COTEACH))} -> {'MET' if d['hi'] >= 0 else 'NOT MET'}"
+        )
+    for missing in sorted({"0.2", "0.4"} - set(ct), key=float):
+        lines.append(
+            f"GOAL co-teaching closes >= half the gap between both views without it and the oracle at "
+            f"{float(missing) * 100:.0f}% noise: not measured by this command -> NOT MET"
         )
     for level in sorted((lv for lv in ct if float(lv) > 0), key=float):
         d = ct[level]["ndcg@10"]
