@@ -22,8 +22,20 @@ PEER_ROWS = {
 ALL_ROWS = [*PEER_ROWS, *TANDEM_ROWS]
 # the full run: every peer and the network's views at every noise rate (one training seed)
 DEFAULT_ROWS = [*PEER_ROWS, "tandem-text", "tandem-relation", "tandem-both", "tandem-full", "tandem-oracle"]
-# the seeds command (--seeds 0,1,2, noise 0): every peer, the two co-teaching rows and the ablations
-SEEDS_ROWS = [*PEER_ROWS, "tandem-both", "tandem-full", "tandem-noshort", "tandem-alpha0", "tandem-peeronly"]
+# the seeds command (--seeds 0,1,2, noise 0): every peer and the two co-teaching rows
+SEEDS_ROWS = [*PEER_ROWS, "tandem-both", "tandem-full"]
+# the validation command (--validation, noise 0): where Tandem's choices are read, ablations included
+VALIDATION_ROWS = [
+    "bm25",
+    "place",
+    "fieldbm25",
+    "lambdarank",
+    "tandem-both",
+    "tandem-full",
+    "tandem-noshort",
+    "tandem-alpha0",
+    "tandem-peeronly",
+]
 ROW_NAMES = {**PEER_ROWS, **{k: v[0] for k, v in TANDEM_ROWS.items()}}
 ABSENT = {"lightfm": P.LIGHTFM_ABSENT}
 FULL, NO_COTEACH = "tandem-full", "tandem-both"
@@ -45,5 +57,6 @@ __all__ = [
     "SEEDS_SECTION",
     "SUBSETS",
     "TANDEM_ROWS",
+    "VALIDATION_ROWS",
     "VALIDATION_SECTION",
 ]

@@ -1,9 +1,9 @@
 """Quality benchmark (issues #4, #13): Tandem against peers on the real kandij task and on the synthetic set.
 
     .venv/bin/python bench/quality.py [--data-dir DIR] [--quick] [--rows popularity,bm25,...] [--noise 0,0.2,0.4]
-    .venv/bin/python bench/quality.py --seeds 0,1,2     # second command: training seeds and ablations, noise 0
+    .venv/bin/python bench/quality.py --seeds 0,1,2     # second command: three training seeds, noise 0
     .venv/bin/python bench/quality.py --validation      # the same protocol on the validation split carved from
-                                                        # training: where Tandem's choices are read
+                                                        # training: where Tandem's choices are read (ablations)
 
 Writes bench/results/quality.json (quality_seeds.json, quality_validation.json) and its section of
 docs/results.md (only that section is replaced). The protocol is in bench/_protocol.py (real task) and bench/_synthetic.py (synthetic set);
@@ -55,6 +55,7 @@ from bench._quality_rows import (  # noqa: E402
     SEEDS_ROWS,
     SEEDS_SECTION,
     TANDEM_ROWS,
+    VALIDATION_ROWS,
     VALIDATION_SECTION,
 )
 from bench._quality_stats import (  # noqa: E402
@@ -102,7 +103,8 @@ def parse_args(argv=None):
     ap.add_argument(
         "--rows",
         default=None,
-        help=f"comma list of rows (default: {','.join(DEFAULT_ROWS)}; with --seeds: {','.join(SEEDS_ROWS)}); "
+        help=f"comma list of rows (default: {','.join(DEFAULT_ROWS)}; with --seeds: {','.join(SEEDS_ROWS)}; "
+        f"with --validation: {','.join(VALIDATION_ROWS)}); "
         f"known: {','.join(ALL_ROWS)}",
     )
     ap.add_argument(
@@ -142,7 +144,9 @@ def parse_args(argv=None):
     args = ap.parse_args(argv)
     seeded = args.seeds is not None
     args.seed_list = [int(x) for x in args.seeds.split(",")] if seeded else [args.seed]
-    args.rows = args.rows or ",".join(SEEDS_ROWS if seeded else DEFAULT_ROWS)
+    args.rows = args.rows or ",".join(
+        VALIDATION_ROWS if args.validation else SEEDS_ROWS if seeded else DEFAULT_ROWS
+    )
     args.out = args.out or str(VALIDATION_JSON if args.validation else SEEDS_JSON if seeded else RESULTS_JSON)
     args.noise = args.noise or ("0" if seeded or args.validation else "0,0.2,0.4")
     args.section = VALIDATION_SECTION if args.validation else SEEDS_SECTION if seeded else SECTION

@@ -19,14 +19,16 @@ Method (see /work/shared/design/mvcon.md); departures are marked "DEPARTURE" in 
     progress (fractional). DEPARTURE: selection is per class (the R(T) fraction is kept among positives and among
     negatives separately), otherwise easy sampled negatives crowd out every positive under a high forget rate.
     DEPARTURE: forget_rate="auto" (default) estimates tau per class after every epoch from the views' own scores
-    (``estimate_noise``: how many positives score like uniformly drawn negatives), instead of a hand-set rate;
-    a fixed 0.2 cost 0.065 NDCG@10 on clean real data (it dropped the hard positives that rankings need).
+    (``estimate_noise``: how many positives score like uniformly drawn negatives), instead of a hand-set rate:
+    real interaction data has no known noise rate, and a fixed rate on clean data drops the hard positives that
+    rankings need. (Choices are read on the validation split carved from training, ``bench/quality.py
+    --validation``, never on the test cases.)
   * History features (ml/features.py, ``history_features``): per pair, similarity of the job to the resume's
     training jobs (MiniLM whole/title max+mean cosine, TF-IDF, same company / city / state), to the resume's own
     text and place, a BM25-like TF-IDF query cosine, history size and job degree; computed with the pair's own
     fold's edges left out (as the relation view's graph). A small HistoryHead per view adds a logit term.
-    DEPARTURE: on view data with mostly empty resumes this is where the signal is (BM25 over history texts beat
-    the network by 10x before it).
+    DEPARTURE: on view data with mostly empty resumes this is where the signal is (the place and company of the
+    applicant's previous jobs; see the place-and-company peer of bench/peers/place.py).
   * Job-side negatives (``job_negatives_per_positive``): other jobs for the same resume, half of them from the
     positive job's state, so the model learns to rank jobs for a resume (the benchmark's task), not only
     resumes for a job.

@@ -28,10 +28,10 @@ class TrainConfig:
     coteaching: bool = True
     # co-teaching also cleans the INPUTS: after every epoch the tau share of observed positives that both views
     # rank lowest lose their edges in the relation graph and the history features (a view moved to a random job
-    # otherwise keeps pulling the applicant's vector and history towards it). Off by default: measured on the
-    # real task at 40% moved views it gained +0.007 NDCG@10 (noise), and on the synthetic set it cost 0.01 AUC;
-    # the detection is too weak (dropped edges were 37% clean against 55% of all) and dropping clean edges makes
-    # their neighbours look noisy in turn.
+    # otherwise keeps pulling the applicant's vector and history towards it). Off by default: the detection is too
+    # weak (on the training views of the real data with 40% of them moved, the dropped edges were 37% clean
+    # against 55% of all: a label-side measure, no test case read) and dropping clean edges makes their
+    # neighbours look noisy in turn.
     clean_edges: bool = False
     select_per_class: bool = True  # per-class small-loss selection, see ml/network/__init__.py (DEPARTURE)
     use_text_view: bool = True
