@@ -174,3 +174,23 @@ def choose_method(val: dict) -> tuple[str, dict]:
         scores[m] = float(np.mean(vals)) if vals else float("-inf")
     best = max(METHODS, key=lambda m: (scores[m], -METHODS.index(m)))
     return best, scores
+
+
+def encoder_upgrade(split, config: TrainConfig, v1: Version, *, distill: bool, out_dir: str, log=print):
+    """Version 2': version 2 trained on a MiniLM fine-tuned on the split's training interactions (contrastive)."""
+    from ml.compat.encoder import FinetuneConfig, finetune_encoder, interaction_pairs
+    from ml.embedding import EmbeddingCache
+
+    full = split.train_data()
+    pairs = interaction_pairs(full)
+    encoder, record = finetune_encoder(pairs, out_dir, FinetuneConfig(seed=config.seed))
+    log(
+        f"   encoder fine-tuned: {record['steps']} steps on {record['pairs']} pairs, {record['seconds']:.0f}s, "
+        f"loss {record['loss_first']:.3f} -> {record['loss_last']:.3f}"
+    )
+    t = time.perf_counter()
+    cache = EmbeddingCache(encoder)
+    v2 = fit_version(full, config, cache, previous=v1 if distill else None)
+    record["encoder_version"] = encoder.version
+    record["train_seconds"] = time.perf_counter() - t
+    return v2, record

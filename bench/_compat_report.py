@@ -65,6 +65,23 @@ def _offline(off: dict) -> list[str]:
             row += [_f(c["half backfilled"][m]), _f(c["new/new"][m])]
             row += ["met" if s["compatible"] else "not met", _pct(s["gain_recovered"])]
             lines.append("| " + " | ".join(row) + " |")
+    enc = off.get("encoder_upgrade")
+    if enc:
+        c = enc["cells"]
+        for m in REPORT_METRICS:
+            s = enc["summary"][method][m]
+            row = ["2' (fine-tuned encoder)", m, _f(c["old/old"][m])]
+            row += [_f(c[f"new/old {x}"][m]) for x in METHODS]
+            row += [_f(c["half backfilled"][m]), _f(c["new/new"][m])]
+            row += ["met" if s["compatible"] else "not met", _pct(s["gain_recovered"])]
+            lines.append("| " + " | ".join(row) + " |")
+        ft = enc["finetune"]
+        lines += [
+            "",
+            f"Version 2': MiniLM fine-tuned (in-batch contrastive, {ft['steps']} steps on {ft['pairs']} (resume, job) "
+            f"training pairs with text, {ft['seconds']:.0f} s, loss {ft['loss_first']:.3f} -> {ft['loss_last']:.3f}), "
+            f"encoder `{ft['encoder_version']}`, then version 2 trained on it; its old/old is version 1 (MiniLM).",
+        ]
     lines += [
         "",
         f"Criterion and gain recovered for the chosen projection ({method}); gain recovered = (new/old - old/old) / "

@@ -22,6 +22,7 @@ import dataclasses
 import os
 import platform
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -56,6 +57,7 @@ def parse_args(argv=None):
     ap.add_argument("--sizes", default=None, help="platform part: corpus sizes (resumes), comma list")
     ap.add_argument("--no-platform", action="store_true")
     ap.add_argument("--no-offline", action="store_true")
+    ap.add_argument("--no-encoder", action="store_true", help="skip version 2' (fine-tuned encoder)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=str(RESULTS_JSON))
     ap.add_argument("--no-docs", action="store_true")
@@ -116,8 +118,26 @@ def run_offline(args) -> dict:
             flush=True,
         )
     out["test"] = {"results": res, "seconds": time.perf_counter() - t}
-    out["default_variant"] = "head+distill" if default_terms else "plain"
+    variant = out["default_variant"] = "head+distill" if default_terms else "plain"
     cache.save()
+    if not args.no_encoder:
+        # 3. version 2': the default variant on a fine-tuned encoder, against version 1's (MiniLM) index
+        t = time.perf_counter()
+        head, distill = OFF.VARIANTS[variant]
+        v1 = versions[variant][0]
+        with tempfile.TemporaryDirectory(prefix="compat-ft-") as tmp:
+            v2p, record = OFF.encoder_upgrade(
+                test, dataclasses.replace(base, stationary_head=head), v1, distill=distill, out_dir=tmp
+            )
+        enc = OFF.evaluate_pair(test, v1, v2p, mixed_method=method, **kw)
+        enc["finetune"] = record
+        enc["seconds"] = time.perf_counter() - t
+        out["encoder_upgrade"] = enc
+        c = enc["cells"]
+        print(
+            f"   2': old/old {c['old/old']} new/new {c['new/new']} new/old[{method}] {c[f'new/old {method}']}",
+            flush=True,
+        )
     return out
 
 
@@ -158,6 +178,17 @@ def verdicts(result: dict) -> list[str]:
             "GOAL d-simplex head and distillation cost <= 1% NDCG@10 (new/new, first stage) against the same model "
             f"without them: {cost:+.2%} ({off['test']['results']['head+distill']['cells']['new/new']['ndcg@10']:.4f} vs "
             f"{off['test']['results']['plain']['cells']['new/new']['ndcg@10']:.4f}): {'MET' if cost <= 0.01 else 'NOT MET'}"
+        )
+    enc = (off or {}).get("encoder_upgrade")
+    if enc:
+        method = off["validation"]["chosen_method"]
+        c, s = enc["cells"], enc["summary"][method]
+        gains = ", ".join(f"{m} {_pct(s[m]['gain_recovered'])}" for m in OFF.REPORT_METRICS)
+        ok = s["ac"] == 1.0 and all((s[m]["gain_recovered"] or 0) >= 0.95 for m in OFF.REPORT_METRICS)
+        out.append(
+            "GOAL encoder upgrade (version 2', fine-tuned MiniLM) served against version 1's index: NDCG@10 new/old "
+            f"{c[f'new/old {method}']['ndcg@10']:.4f} vs old/old {c['old/old']['ndcg@10']:.4f} (new/new "
+            f"{c['new/new']['ndcg@10']:.4f}), AC {s['ac']:.2f}, gain recovered {gains}: {'MET' if ok else 'NOT MET'}"
         )
     plat = result.get("platform")
     if plat:
