@@ -29,14 +29,14 @@ def markdown(result: dict, heading: str) -> str:
     lines.append("")
     off = result.get("offline")
     if off:
-        lines += _offline(off)
+        lines += _offline(off, meta["fit_sample"])
     plat = result.get("platform")
     if plat:
         lines += _platform(plat)
     return "\n".join(lines) + "\n"
 
 
-def _offline(off: dict) -> list[str]:
+def _offline(off: dict, meta_fit: int) -> list[str]:
     val = off["validation"]
     method = val["chosen_method"]
     lines = [
@@ -44,7 +44,7 @@ def _offline(off: dict) -> list[str]:
         "cases, the quality benchmark's leave-last-new-job-out protocol, the FIRST STAGE alone: candidates ranked by "
         "the cosine of the stored vectors). Version 1: the earlier two thirds (by time) of the training views; "
         "version 2: all of them; same TrainConfig and seed (as the platform retrains). Projections fitted on "
-        "2,000 documents per kind embedded by both versions (as at promotion).",
+        f"{meta_fit} documents per kind embedded by both versions (as at promotion).",
         "",
         f"Chosen on the validation split ({off['n_validation']} cases, leave-last-out inside the training views): "
         f"projection **{method}** (mean share of the re-index gain recovered: "

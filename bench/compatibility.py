@@ -45,9 +45,9 @@ from ml.network import TrainConfig  # noqa: E402
 
 SECTION = "## Compatibility (bench/compatibility.py)"
 RESULTS_JSON = ROOT / "bench" / "results" / "compatibility.json"
-FIT_SAMPLE = 2000  # documents per kind the projection is fitted on (COMPAT_FIT_SAMPLE)
+FIT_SAMPLE = 500  # documents per kind the projection is fitted on (COMPAT_FIT_SAMPLE)
 RIDGE = 1e-3
-FIT_MINUTES = 2.0  # safety cap per training (TrainConfig.max_minutes)
+FIT_MINUTES = 1.5  # safety cap per training (TrainConfig.max_minutes)
 
 
 def parse_args(argv=None):

@@ -250,7 +250,7 @@ EMBEDDING_ENCODER = os.environ.get("TANDEM_ENCODER", "minilm")
 # distils the new version's retrieval vectors towards the active version's.
 COMPAT_UPDATES = env_bool("COMPAT_UPDATES", True)
 COMPAT_DRIFT_METHOD = os.environ.get("COMPAT_DRIFT_METHOD", "linear")
-COMPAT_FIT_SAMPLE = env_int("COMPAT_FIT_SAMPLE", 2000)
+COMPAT_FIT_SAMPLE = env_int("COMPAT_FIT_SAMPLE", 500)
 COMPAT_BACKFILL_BATCH = env_int("COMPAT_BACKFILL_BATCH", 256)
 COMPAT_DISTILL = env_bool("COMPAT_DISTILL", False)
 
