@@ -32,6 +32,7 @@ from matching.documents import docs_with_hashes
 from matching.encoders import model_space
 from matching.index.loaded import loaded_indexes
 from matching.models import DocumentVector, ModelVersion
+from matching.section_store import prime_cache
 from matching.vector_store import replace_vectors
 from ml.types import InteractionEvent
 from recruiting.models import Interaction, Job, Resume
@@ -95,6 +96,9 @@ def write_vectors(model, version: int, kind: str, ids: list[int]) -> tuple[int, 
     if not todo:
         return 0, len(docs)
     todo_docs = [docs[pk][1] for pk in todo]
+    prime_cache(
+        model.cache, kind, list(zip(todo, todo_docs, strict=True))
+    )  # stored section vectors, no encoder
     todo_events = [e for pk in todo for e in events.get(pk, [])]
     embed = model.embed_jobs if kind == "job" else model.embed_resumes
     vectors = np.asarray(embed(todo_docs, interactions=todo_events), dtype=np.float32)

@@ -20,6 +20,7 @@ from matching.documents import docs_with_hashes
 from matching.encoders import model_space
 from matching.model_space import interaction_events
 from matching.models import DocumentVector, ModelVersion
+from matching.section_store import prime_cache
 from ml.compat import DriftProjection, fit_projection
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,8 @@ def _new_vectors(model, kind: str, ids: list[int], n: int) -> tuple[list[int], n
     docs = docs_with_hashes(kind, ids)
     cache = getattr(model, "cache", None)
     present = [pk for pk in ids if pk in docs]
+    if cache is not None:
+        prime_cache(cache, kind, [(pk, docs[pk][1]) for pk in present])  # stored section vectors
     cached = [pk for pk in present if cache is not None and docs[pk][1].full_text() in cache]
     rest = [pk for pk in present if pk not in set(cached)]
     keep = (cached + rest)[:n]

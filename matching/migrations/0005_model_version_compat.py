@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('matching', '0003_model_space_ready'),
+        ('matching', '0004_section_vectors'),
     ]
 
     operations = [
