@@ -58,6 +58,14 @@ def parse_args(argv=None):
     ap.add_argument("--no-platform", action="store_true")
     ap.add_argument("--no-offline", action="store_true")
     ap.add_argument("--no-encoder", action="store_true", help="skip version 2' (fine-tuned encoder)")
+    ap.add_argument("--variants", default=",".join(OFF.VARIANTS), help="test-split variants (comma list)")
+    ap.add_argument("--fit-minutes", type=float, default=FIT_MINUTES, help="cap per training (max_minutes)")
+    ap.add_argument(
+        "--merge",
+        nargs=2,
+        metavar=("OFFLINE_JSON", "PLATFORM_JSON"),
+        help="publish the offline part of one run and the platform part of another (run side by side)",
+    )
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=str(RESULTS_JSON))
     ap.add_argument("--no-docs", action="store_true")
@@ -73,7 +81,7 @@ def run_offline(args) -> dict:
     data = load_kandij(args.data_dir, applicants=quick_applicants(args.data_dir) if args.quick else None)
     test = leave_last_out(data)
     val = validation_split(test)
-    base = TrainConfig(seed=args.seed, max_minutes=0.2 if args.quick else FIT_MINUTES)
+    base = TrainConfig(seed=args.seed, max_minutes=0.2 if args.quick else args.fit_minutes)
     if args.quick:
         base = dataclasses.replace(base, epochs=2)
     kw = dict(fit_sample=FIT_SAMPLE, seed=args.seed, ridge=RIDGE)
@@ -106,7 +114,10 @@ def run_offline(args) -> dict:
     # 2. on test, every variant, with the chosen projection for the mixed index
     print(f"== test split ({len(test.test_resume)} cases), load {load()}", flush=True)
     t = time.perf_counter()
-    versions = OFF.train_versions(test, base, cache, list(OFF.VARIANTS))
+    variants = [v for v in args.variants.split(",") if v]
+    if "plain" not in variants or "head+distill" not in variants:
+        raise SystemExit("--variants must include plain and head+distill (the goals compare them)")
+    versions = OFF.train_versions(test, base, cache, variants)
     res = {}
     for name, (v1, v2) in versions.items():
         res[name] = OFF.evaluate_pair(test, v1, v2, mixed_method=method, **kw)
@@ -210,6 +221,8 @@ def _pct(x) -> str:
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
+    if args.merge:
+        return _publish_merged(args)
     t0 = time.perf_counter()
     result: dict = {}
     load_start = load()
@@ -229,7 +242,8 @@ def main(argv=None) -> dict:
         "seed": args.seed,
         "fit_sample": FIT_SAMPLE,
         "ridge": RIDGE,
-        "fit_max_minutes": FIT_MINUTES,
+        "fit_max_minutes": args.fit_minutes,
+        "variants": args.variants,
         "machine": platform.machine() + " " + platform.system(),
         "cpus": os.cpu_count(),
         "load_start": load_start,
@@ -242,6 +256,26 @@ def main(argv=None) -> dict:
 
     md = None if args.no_docs else markdown(result, SECTION)
     publish(result, Path(args.out), jsonable=_jsonable, markdown=md, heading=SECTION)
+    return result
+
+
+def _publish_merged(args) -> dict:
+    """One result from the offline part of one run and the platform part of another, run side by side."""
+    import json
+
+    off = json.loads(Path(args.merge[0]).read_text())
+    plat = json.loads(Path(args.merge[1]).read_text())
+    result = {"offline": off["offline"], "platform": plat["platform"]}
+    meta = dict(off["meta"])
+    meta["command"] = f"{off['meta']['command']} ; {plat['meta']['command']} (side by side, merged)"
+    meta["load_start"] = [off["meta"]["load_start"], plat["meta"]["load_start"]]
+    meta["load_end"] = [off["meta"]["load_end"], plat["meta"]["load_end"]]
+    meta["total_seconds"] = max(off["meta"]["total_seconds"], plat["meta"]["total_seconds"])
+    result["meta"] = meta
+    result["verdicts"] = verdicts(result)
+    from bench._compat_report import markdown
+
+    publish(result, Path(args.out), jsonable=_jsonable, markdown=markdown(result, SECTION), heading=SECTION)
     return result
 
 
