@@ -1,6 +1,6 @@
 """The Celery app. Tasks live in `workers/tasks/`; settings come from Django (CELERY_*).
 
-Queues (routed by task module, see CELERY_TASK_ROUTES): embedding, training, scoring, default.
+Queues (routed by task module, see CELERY_TASK_ROUTES): embedding, training, scoring, backfill (low priority), default.
 Beat (CELERY_BEAT_SCHEDULE): the nightly retrain chain and the embedding sweep.
 """
 
@@ -17,7 +17,7 @@ app = Celery("tandem")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 # workers/tasks is a package of modules; each one is named so all of them register.
 app.autodiscover_tasks(
-    ["workers.tasks.embedding", "workers.tasks.training", "workers.tasks.scoring"],
+    ["workers.tasks.embedding", "workers.tasks.training", "workers.tasks.scoring", "workers.tasks.backfill"],
     related_name=None,
 )
 

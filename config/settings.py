@@ -253,6 +253,7 @@ CELERY_TASK_ROUTES = {
     "workers.tasks.embedding.*": {"queue": "embedding"},
     "workers.tasks.training.*": {"queue": "training"},
     "workers.tasks.scoring.*": {"queue": "scoring"},
+    "workers.tasks.backfill.*": {"queue": "backfill"},
 }
 
 # Beat: the nightly retrain chain (train -> evaluate -> promote) and a sweep that picks up embedding work
@@ -343,6 +344,17 @@ EMBEDDING_ENCODER = os.environ.get("TANDEM_ENCODER", "minilm")
 # Where the ONNX export is built once and reused by every process on this machine.
 ENCODER_CACHE_DIR = os.environ.get("ENCODER_CACHE_DIR", str(VAR_DIR / "encoders"))
 # Dirty-flag batches: documents per embedding task; the task re-queues itself until none is left.
+# Compatible model updates (matching/compat): a promoted version serves at once against the previous version's
+# space through a query projection fitted on COMPAT_FIT_SAMPLE documents per kind (COMPAT_DRIFT_METHOD: linear,
+# linear_query, mean_shift, none), while the "backfill" queue writes its own space in COMPAT_BACKFILL_BATCH batches.
+# COMPAT_UPDATES=0: the whole space is written before activation (the earlier behaviour). COMPAT_DISTILL=1: training
+# distils the new version's retrieval vectors towards the active version's.
+COMPAT_UPDATES = env_bool("COMPAT_UPDATES", True)
+COMPAT_DRIFT_METHOD = os.environ.get("COMPAT_DRIFT_METHOD", "linear")
+COMPAT_FIT_SAMPLE = env_int("COMPAT_FIT_SAMPLE", 500)
+COMPAT_BACKFILL_BATCH = env_int("COMPAT_BACKFILL_BATCH", 256)
+COMPAT_DISTILL = env_bool("COMPAT_DISTILL", False)
+
 EMBEDDING_DIRTY_BATCH = env_int("EMBEDDING_DIRTY_BATCH", 256)
 EMBEDDING_BATCH_SIZE = env_int("EMBEDDING_BATCH_SIZE", 64)
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -6,7 +6,8 @@ class MatchingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from matching import embedding, model_space
+        from matching import embedding
+        from matching.compat import backfill
         from matching.index.upkeep import connect_match_signals
         from matching.signals import model_activated
         from recruiting import signals
@@ -29,7 +30,8 @@ class MatchingConfig(AppConfig):
         signals.interactions_imported.connect(
             embedding.on_interactions_imported, dispatch_uid="matching.embed_on_interactions_imported"
         )
-        # a version activated without its own retrieval space gets it written
-        model_activated.connect(model_space.on_model_activated, dispatch_uid="matching.model_space.activated")
+        # a version activated without its own retrieval space gets it written: behind it on the backfill queue
+        # when it serves against an older space (compatible update), else before it serves
+        model_activated.connect(backfill.on_model_activated, dispatch_uid="matching.model_space.activated")
         # index upkeep and result-cache invalidation (saved, erased, interaction recorded, model activated)
         connect_match_signals()

@@ -140,8 +140,7 @@ def on_interaction_recorded(sender, job_id=None, resume_id=None, **kwargs) -> No
 
 
 def on_interactions_imported(sender, pairs=(), **kwargs) -> None:
-    version = selectors.active_model_version()
-    if version is None or not version.space_ready:
+    if not model_space.keeps_own_space(selectors.active_model_version()):
         return
     try:
         mark_dirty("job", [j for j, _ in pairs if j is not None])

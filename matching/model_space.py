@@ -33,6 +33,7 @@ from matching.documents import docs_with_hashes
 from matching.encoders import model_space
 from matching.index.loaded import loaded_indexes
 from matching.models import DocumentVector, ModelVersion
+from matching.section_store import prime_cache
 from matching.vector_store import replace_vectors
 from ml.types import InteractionEvent
 from recruiting.models import Interaction, Job, Resume
@@ -96,6 +97,9 @@ def write_vectors(model, version: int, kind: str, ids: list[int]) -> tuple[int, 
     if not todo:
         return 0, len(docs)
     todo_docs = [docs[pk][1] for pk in todo]
+    prime_cache(
+        model.cache, kind, list(zip(todo, todo_docs, strict=True))
+    )  # stored section vectors, no encoder
     todo_events = [e for pk in todo for e in events.get(pk, [])]
     embed = model.embed_jobs if kind == "job" else model.embed_resumes
     vectors = np.asarray(embed(todo_docs, interactions=todo_events), dtype=np.float32)
@@ -103,7 +107,7 @@ def write_vectors(model, version: int, kind: str, ids: list[int]) -> tuple[int, 
     return len(todo), len(docs) - len(todo)
 
 
-def _missing_ids(space: str, kind: str) -> list[int]:
+def missing_ids(space: str, kind: str) -> list[int]:
     has = DocumentVector.objects.filter(space=space, **{_fk(kind): OuterRef("pk")})
     return list(KIND_MODELS[kind].objects.exclude(Exists(has)).order_by("pk").values_list("pk", flat=True))
 
@@ -130,7 +134,7 @@ def write_space(
                 on_progress(kind, min(done, total), total)
         # Documents created after the cursor read its last batch.
         for _ in range(3):
-            missing = _missing_ids(space, kind)
+            missing = missing_ids(space, kind)
             if not missing:
                 break
             for s in range(0, len(missing), batch):
@@ -143,10 +147,16 @@ def write_space(
     return written
 
 
+def keeps_own_space(version: ModelVersion | None) -> bool:
+    """Whether edits are written to the version's own space: once it is ready, and while a compatible update's
+    backfill writes it (an edited document then serves from the new version's part at once)."""
+    return version is not None and (version.space_ready or bool(version.compat.get("base")))
+
+
 def refresh_active(kind: str, ids: list[int]) -> int:
-    """Rewrite these documents' vectors in the active version's space, if it has a ready one."""
+    """Rewrite these documents' vectors in the active version's space, if it keeps one."""
     version = selectors.active_model_version()
-    if version is None or not version.space_ready or not ids:
+    if not keeps_own_space(version) or not ids:
         return 0
     model = selectors.load_model_cached(version)
     return write_vectors(model, version.version, kind, ids)[0]
@@ -157,7 +167,7 @@ def missing_in_active(kind: str) -> list[int]:
     version = selectors.active_model_version()
     if version is None or not version.space_ready:
         return []
-    return _missing_ids(model_space(version.version), kind)
+    return missing_ids(model_space(version.version), kind)
 
 
 def on_model_activated(sender, version_id=None, **kwargs) -> None:

@@ -42,6 +42,14 @@ class ModelVersion(models.Model):
     # Every job and resume has a vector in this version's own retrieval space (`model:<version>`) and its
     # indexes are built: only then does retrieval search that space (never a half-written one).
     space_ready = models.BooleanField(default=False)
+    # Compatible update (matching/compat): activated before its own space was written, it serves against the
+    # space of `base` (an older version whose space is complete) through a query projection, while a backfill
+    # writes its own. {"base": n, "method": ..., "projections": {target kind: DriftProjection state}, ...};
+    # emptied (the projection dropped) once its own space is complete.
+    compat = models.JSONField(default=dict, blank=True)
+    # The backfill of its own space: {"state": "running" | "paused" | "done", "base": n, "batches": n,
+    # "started_at", "finished_at", "deleted_vectors": n}; the counts come from the stored vectors.
+    backfill = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-version"]

@@ -31,12 +31,14 @@ from django.conf import settings
 from django.db.models import QuerySet
 
 from matching import documents, selectors
+from matching.compat.projection import projection as compat_projection
+from matching.compat.projection import serving_base
 from matching.embedding import ensure_document_vector
 from matching.encoders import current_encoder, encoder_space, model_space
 from matching.filters import Filters, filter_candidates, filter_jobs
 from matching.index import LoadedIndex, load_vectors, loaded_indexes
 from matching.model_space import interaction_events
-from matching.models import DocumentVector
+from matching.models import DocumentVector, ModelVersion
 from matching.section_store import prime_cache
 from matching.selectors import ActiveModel
 from matching.seniority import infer_seniority
@@ -141,12 +143,49 @@ def retrieve(
     return sorted(kept.items(), key=lambda p: (-p[1], p[0]))[:need]
 
 
-def _choose_space(am: ActiveModel, encoder_space: str) -> str:
-    """The active model's own space once every document has its vector there (`space_ready`), else the
-    encoder's: never a half-written space."""
-    if am.model is None or not am.version.space_ready:
+def _choose_space(am: ActiveModel, encoder_space: str, base: ModelVersion | None = None) -> str:
+    """The active model's own space once every document has its vector there (`space_ready`), or while it
+    serves a compatible update against an older complete space (`base`: its own part is searched beside it);
+    else the encoder's: never a half-written space alone."""
+    if am.model is None or not (am.version.space_ready or base is not None):
         return encoder_space
     return model_space(am.version.version)
+
+
+@dataclass
+class _Part:
+    """An older version's complete space searched beside the active version's partial one: its index and the
+    query projected into it (matching.compat)."""
+
+    space: str
+    index: LoadedIndex | None
+    vector: np.ndarray
+    method: str
+
+
+def _base_part(am: ActiveModel, base: ModelVersion, target_kind: str, vector: np.ndarray) -> _Part:
+    space = model_space(base.version)
+    proj = compat_projection(am.version, target_kind)
+    return _Part(space, loaded_indexes.get(space, target_kind), proj.apply(vector), proj.method)
+
+
+def _search(query: _Query, need: int, accept, pool_ids) -> list[tuple[int, float]]:
+    """Stage 1 over the query's space; with a base part, over both parts merged into one ranking: a document
+    with a vector of the active version is scored there, the others by their base vector and the projected
+    query (cosines on one scale: both vectors unit length)."""
+    own = retrieve(query.index, query.vector, need, accept, pool_ids)
+    base = query.base
+    if query.index is not None:
+        own = _exact_similarities(query.index, query.space, query.target_kind, own, query.vector)
+    if base is None:
+        return own
+    old = retrieve(base.index, base.vector, need, accept, pool_ids)
+    if base.index is not None:
+        old = _exact_similarities(base.index, base.space, query.target_kind, old, base.vector)
+    have = query.index.index.vectors_of([i for i, _ in old]) if query.index is not None and old else {}
+    merged = dict(own)
+    merged.update((i, s) for i, s in old if i not in have and i not in merged)
+    return sorted(merged.items(), key=lambda p: (-p[1], p[0]))[:need]
 
 
 def _query_vector(
@@ -231,21 +270,26 @@ class _Query:
     timings: dict[str, float]
     events: list[InteractionEvent] | None  # the query document's current interactions (with a model)
     history: np.ndarray | None = None  # the mean vector of what it interacted with positively
+    base: _Part | None = None  # an older complete space searched beside a partial one (compatible update)
 
 
 def _prepare(am: ActiveModel, obj: Job | Resume, doc: JobDoc | ResumeDoc, *, target_kind: str) -> _Query:
     t = time.perf_counter()
     encoder = current_encoder()
-    space = _choose_space(am, encoder_space(encoder))
+    base = serving_base(am.version) if am.model is not None and not am.version.space_ready else None
+    space = _choose_space(am, encoder_space(encoder), base)
     query_kind = "job" if target_kind == "resume" else "resume"
     events = interaction_events(query_kind, [obj.pk]).get(obj.pk, []) if am.model is not None else None
     vector, embedded = _query_vector(am, space, query_kind, obj, doc, encoder, events)
-    history = _history_vector(space, target_kind, obj.pk, events) if events or not np.any(vector) else None
+    history = None
+    if base is None and (events or not np.any(vector)):  # (a partial space has no history neighbours yet)
+        history = _history_vector(space, target_kind, obj.pk, events)
     if not np.any(vector) and history is not None:  # no text to embed: search near what it interacted with
         vector, history = history, None
     index = loaded_indexes.get(space, target_kind)
+    part = _base_part(am, base, target_kind, vector) if base is not None else None
     timings = {"prepare": (time.perf_counter() - t) * 1000}
-    return _Query(doc, target_kind, encoder, space, vector, embedded, index, timings, events, history)
+    return _Query(doc, target_kind, encoder, space, vector, embedded, index, timings, events, history, part)
 
 
 def _ranking(
@@ -264,11 +308,11 @@ def _ranking(
 
     index, timings = query.index, query.timings
     t = time.perf_counter()
-    hits = retrieve(index, query.vector, max(k, rerank_k()), accept, pool_ids)
+    hits = _search(query, max(k, rerank_k()), accept, pool_ids)
     if query.history is not None and history_k() > 0:
         hits = _with_history_neighbours(index, query, hits, accept, pool_ids)
-    if index is not None:
-        hits = _exact_similarities(index, query.space, query.target_kind, hits, query.vector)
+        if index is not None:
+            hits = _exact_similarities(index, query.space, query.target_kind, hits, query.vector)
     timings["retrieve"] = (time.perf_counter() - t) * 1000
     t = time.perf_counter()
     by_id = docs_by_id([i for i, _ in hits])
@@ -280,7 +324,7 @@ def _ranking(
         model_tag=am.tag,
         model_version=am.number,
         encoder=query.encoder.version,
-        space=query.space,
+        space=query.space if query.base is None else f"{query.space}+{query.base.space}",
         backend=index.backend if index else "none",
         generation=index.generation if index else 0,
         indexed=len(index.index) if index else 0,
@@ -288,10 +332,20 @@ def _ranking(
         items=items,
         embedded_query=query.embedded,
         pending_embeddings=selectors.pending_embeddings(query.target_kind),
-        notes=list(am.notes),
+        notes=list(am.notes) + _mixed_note(query),
         timings_ms=timings,
         candidate_ids=[i for i, _ in hits],
     )
+
+
+def _mixed_note(query: _Query) -> list[str]:
+    if query.base is None:
+        return []
+    own = len(query.index.index) if query.index is not None else 0
+    return [
+        f"compatible update: {own} {query.target_kind}s searched in {query.space}, the others in "
+        f"{query.base.space} with the query projected ({query.base.method}); the backfill is writing the rest"
+    ]
 
 
 # --------------------------------------------------------------------------------------- endpoints

@@ -15,6 +15,9 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from matching.compat.backfill import progress as backfill_progress
+from matching.compat.backfill import vector_counts
+from matching.compat.projection import serving_base
 from matching.models import ModelVersion, TrainingRun
 from matching.training.activation import activate, rollback
 from matching.training.errors import RegistryError
@@ -55,6 +58,32 @@ class ModelVersionSerializer(serializers.ModelSerializer):
             "notes",
         ]
         read_only_fields = fields
+
+
+class ModelVersionDetailSerializer(ModelVersionSerializer):
+    """One version with its serving state: the older version it serves against while its own space is written
+    (a compatible update), the backfill's progress, and the vectors each version's space still holds."""
+
+    space_ready = serializers.BooleanField(read_only=True)
+    serves_against = serializers.SerializerMethodField()
+    backfill = serializers.SerializerMethodField()
+    vectors = serializers.SerializerMethodField()
+
+    class Meta(ModelVersionSerializer.Meta):
+        fields = [*ModelVersionSerializer.Meta.fields, "space_ready", "serves_against", "backfill", "vectors"]
+        read_only_fields = fields
+
+    def get_serves_against(self, version) -> dict | None:
+        base = serving_base(version)
+        if base is None:
+            return None
+        return {"version": base.version, "projection": version.compat.get("method")}
+
+    def get_backfill(self, version) -> dict:
+        return backfill_progress(version)
+
+    def get_vectors(self, version) -> dict:
+        return vector_counts()
 
 
 class ModelVersionBriefSerializer(serializers.ModelSerializer):
@@ -166,11 +195,11 @@ class ModelVersionListApi(GenericAPIView):
 
 class ModelVersionDetailApi(GenericAPIView):
     queryset = ModelVersion.objects.select_related("parent", "replaced")
-    serializer_class = ModelVersionSerializer
+    serializer_class = ModelVersionDetailSerializer
     permission_classes = [IsStaff]
 
     def get(self, request, pk: int):
-        return Response(ModelVersionSerializer(self.get_object()).data)
+        return Response(ModelVersionDetailSerializer(self.get_object()).data)
 
 
 class ModelVersionActivateApi(APIView):

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from matching import model_space
+from matching.compat.projection import prepare_compatible, serving_base
 from matching.models import ModelVersion, TrainingRun
 from matching.selectors import active_model_version, load_model_cached
 from matching.training.activation import activate
@@ -101,7 +102,7 @@ def promote_if_better(version_id: int) -> PromotionDecision:
         if not decision.promoted:
             return decision
         refit_version(version)  # trained again with the held-out slice, before it is indexed and served
-        _write_space(version)  # a version serves only once its whole retrieval space is written
+        _make_servable(version)
         try:
             activate(version_id, reason=decision.reason, expected_active_id=active_id)
         except ActiveChanged:
@@ -109,6 +110,16 @@ def promote_if_better(version_id: int) -> PromotionDecision:
             continue
         return decision
     raise RegistryError("the active version kept changing during promotion")
+
+
+def _make_servable(version: ModelVersion) -> None:
+    """A compatible update serves at once against the active version's space through a query projection (its
+    own space is written behind it on the backfill queue); otherwise the whole space is written first."""
+    version.refresh_from_db()
+    _set_stage(version, "compat")
+    if serving_base(version) is not None or prepare_compatible(version, load_model_cached(version)):
+        return
+    _write_space(version)  # a version serves only once its whole retrieval space is written
 
 
 def _write_space(version: ModelVersion) -> None:

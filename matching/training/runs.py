@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from matching.encoders import current_encoder
 from matching.models import ModelVersion, TrainingRun
+from matching.selectors import active_model_version, load_model_cached
 from matching.training.artifacts import ARTIFACT_DIR, delete_temp_artifacts, model_storage, write_artifact
 from matching.training.errors import RegistryError, Superseded, TrainingBusy
 from matching.training.evaluation import (
@@ -243,6 +244,19 @@ def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
     timings[stage] = time.monotonic() - t
 
 
+def _distillation_teacher(config: TrainConfig, encoder):
+    """The active version's model when COMPAT_DISTILL asks for distillation and its retrieval vectors fit this
+    config's (same encoder, same views and width); else None."""
+    if not settings.COMPAT_DISTILL or config.distill_weight <= 0:
+        return None
+    active = active_model_version()
+    if active is None or active.encoder_version != encoder.version:
+        return None
+    teacher = load_model_cached(active)
+    width = config.hidden * (int(config.use_text_view) + int(config.use_relation_view))
+    return teacher if teacher.retrieval_dim == width else None
+
+
 def _train_model(data: MatchingData, config: TrainConfig, encoder, progress: Callable, train_fn: Callable):
     """Train with the section-embedding cache on disk, then share what it encoded."""
     cache_path = settings.TRAINING_EMBEDDING_CACHE or None
@@ -251,7 +265,11 @@ def _train_model(data: MatchingData, config: TrainConfig, encoder, progress: Cal
     except Exception:  # an unreadable cache file only costs time
         log.warning("embedding cache %s unreadable; starting empty", cache_path, exc_info=True)
         cache = EmbeddingCache(encoder)
-    model = train_fn(data, config, cache=cache, progress=progress)
+    previous = _distillation_teacher(config, encoder)
+    if previous is not None:
+        model = train_fn(data, config, cache=cache, progress=progress, previous=previous)
+    else:
+        model = train_fn(data, config, cache=cache, progress=progress)
     if cache_path:
         try:
             cache.save()

@@ -77,13 +77,18 @@ def _nonzero_rows(old: np.ndarray, new: np.ndarray) -> tuple[np.ndarray, np.ndar
 
 
 def _ridge(x: np.ndarray, y: np.ndarray, ridge: float, *, bias: bool) -> np.ndarray:
-    """argmin_W |[x, 1] W - y|^2 + ridge * n * |W|^2 (the bias row, when there is one, not shrunk)."""
+    """argmin_W |[x, 1] W - y|^2 + ridge * n * |W - I|^2: shrunk towards the identity (no drift), so the
+    directions a small sample does not cover stay as they are instead of collapsing to zero (the bias row,
+    when there is one, is not shrunk)."""
+    d = x.shape[1]
+    prior = np.eye(d, y.shape[1])
     if bias:
         x = np.hstack([x, np.ones((len(x), 1))])
+        prior = np.vstack([prior, np.zeros((1, y.shape[1]))])
     reg = ridge * len(x) * np.eye(x.shape[1])
     if bias:
         reg[-1, -1] = 0.0
-    return np.linalg.solve(x.T @ x + reg, x.T @ y)
+    return np.linalg.solve(x.T @ x + reg, x.T @ y + reg @ prior)
 
 
 def fit_projection(

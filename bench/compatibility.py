@@ -1,0 +1,284 @@
+"""Compatibility benchmark (issue #12): a new version served at once against vectors an older version indexed.
+
+    .venv/bin/python bench/compatibility.py [--data-dir DIR] [--quick] [--sizes 10000,100000,1000000]
+
+Offline part (bench/_compat_offline.py, the real kandij task): version 1 on the earlier two thirds of the
+training views, version 2 on all; first-stage NDCG@10 / Recall@50 (quality benchmark protocol) of old query /
+old index, new query / old index without and with each drift compensation, new / new (full re-index), and a
+half-backfilled mixed index; the compatibility criterion, AC and the share of the re-index gain recovered; for
+the model with and without the stationary head and distillation. The projection used by default and the
+training default are chosen on the VALIDATION split (leave-last-out inside the training views), never on test.
+Platform part (bench/_compat_platform.py, PostgreSQL): wall time from a promoted candidate to its first served
+ranking at growing synthetic corpora (up to 1M resumes), and the backfill's throughput.
+
+Writes bench/results/compatibility.json and the "## Compatibility (bench/compatibility.py)" section of
+docs/results.md. ``--quick``: a few hundred applicants, 2 epochs, small corpora (plumbing only).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import numpy as np  # noqa: E402
+
+from bench import _compat_offline as OFF  # noqa: E402
+from bench._protocol import leave_last_out, validation_split  # noqa: E402
+from bench._results_doc import publish  # noqa: E402
+from bench.quality import DEFAULT_DATA_DIR, _jsonable, get_cache, quick_applicants  # noqa: E402
+from ml.data.kandij import load_kandij  # noqa: E402
+from ml.network import TrainConfig  # noqa: E402
+
+SECTION = "## Compatibility (bench/compatibility.py)"
+RESULTS_JSON = ROOT / "bench" / "results" / "compatibility.json"
+FIT_SAMPLE = 500  # documents per kind the projection is fitted on (COMPAT_FIT_SAMPLE)
+RIDGE = 1e-3
+FIT_MINUTES = 1.5  # safety cap per training (TrainConfig.max_minutes)
+
+
+def parse_args(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data-dir", default=DEFAULT_DATA_DIR)
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--sizes", default=None, help="platform part: corpus sizes (resumes), comma list")
+    ap.add_argument("--no-platform", action="store_true")
+    ap.add_argument("--no-offline", action="store_true")
+    ap.add_argument("--no-encoder", action="store_true", help="skip version 2' (fine-tuned encoder)")
+    ap.add_argument("--variants", default=",".join(OFF.VARIANTS), help="test-split variants (comma list)")
+    ap.add_argument("--fit-minutes", type=float, default=FIT_MINUTES, help="cap per training (max_minutes)")
+    ap.add_argument(
+        "--merge",
+        nargs=2,
+        metavar=("OFFLINE_JSON", "PLATFORM_JSON"),
+        help="publish the offline part of one run and the platform part of another (run side by side)",
+    )
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", default=str(RESULTS_JSON))
+    ap.add_argument("--no-docs", action="store_true")
+    return ap.parse_args(argv)
+
+
+def load() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def run_offline(args) -> dict:
+    cache = get_cache()
+    data = load_kandij(args.data_dir, applicants=quick_applicants(args.data_dir) if args.quick else None)
+    test = leave_last_out(data)
+    val = validation_split(test)
+    base = TrainConfig(seed=args.seed, max_minutes=0.2 if args.quick else args.fit_minutes)
+    if args.quick:
+        base = dataclasses.replace(base, epochs=2)
+    kw = dict(fit_sample=FIT_SAMPLE, seed=args.seed, ridge=RIDGE)
+    out: dict = {
+        "n_applicants": len(data.resumes),
+        "n_jobs": len(data.jobs),
+        "n_test": int(len(test.test_resume)),
+    }
+    out["n_validation"] = int(len(val.test_resume))
+    # 1. on validation: the projection, and whether the head and distillation are on by default
+    print(f"== validation split ({len(val.test_resume)} cases), load {load()}", flush=True)
+    t = time.perf_counter()
+    val_versions = OFF.train_versions(val, base, cache, ["plain", "head+distill"])
+    val_res = {}
+    for name, (v1, v2) in val_versions.items():
+        val_res[name] = OFF.evaluate_pair(val, v1, v2, mixed_method="linear", **kw)
+    method, method_scores = OFF.choose_method(val_res)
+    cost = _relative_cost(val_res["head+distill"], val_res["plain"])
+    default_terms = cost <= 0.01
+    out["validation"] = {
+        "results": val_res,
+        "method_scores": method_scores,
+        "chosen_method": method,
+        "head_distill_ndcg_cost": cost,
+        "head_distill_default": default_terms,
+        "seconds": time.perf_counter() - t,
+    }
+    print(f"   chosen projection {method} {method_scores}; head+distill cost {cost:+.2%}", flush=True)
+    cache.save()
+    # 2. on test, every variant, with the chosen projection for the mixed index
+    print(f"== test split ({len(test.test_resume)} cases), load {load()}", flush=True)
+    t = time.perf_counter()
+    variants = [v for v in args.variants.split(",") if v]
+    if "plain" not in variants or "head+distill" not in variants:
+        raise SystemExit("--variants must include plain and head+distill (the goals compare them)")
+    versions = OFF.train_versions(test, base, cache, variants)
+    res = {}
+    for name, (v1, v2) in versions.items():
+        res[name] = OFF.evaluate_pair(test, v1, v2, mixed_method=method, **kw)
+        res[name]["train_seconds"] = [round(v1.seconds, 1), round(v2.seconds, 1)]
+        res[name]["epochs_run"] = [v1.epochs_run, v2.epochs_run]
+        c = res[name]["cells"]
+        print(
+            f"   {name}: old/old {c['old/old']} new/new {c['new/new']} new/old[{method}] {c[f'new/old {method}']}",
+            flush=True,
+        )
+    out["test"] = {"results": res, "seconds": time.perf_counter() - t}
+    variant = out["default_variant"] = "head+distill" if default_terms else "plain"
+    cache.save()
+    if not args.no_encoder:
+        # 3. version 2': the default variant on a fine-tuned encoder, against version 1's (MiniLM) index
+        t = time.perf_counter()
+        head, distill = OFF.VARIANTS[variant]
+        v1 = versions[variant][0]
+        with tempfile.TemporaryDirectory(prefix="compat-ft-") as tmp:
+            v2p, record = OFF.encoder_upgrade(
+                test, dataclasses.replace(base, stationary_head=head), v1, distill=distill, out_dir=tmp
+            )
+        enc = OFF.evaluate_pair(test, v1, v2p, mixed_method=method, **kw)
+        enc["finetune"] = record
+        enc["seconds"] = time.perf_counter() - t
+        out["encoder_upgrade"] = enc
+        c = enc["cells"]
+        print(
+            f"   2': old/old {c['old/old']} new/new {c['new/new']} new/old[{method}] {c[f'new/old {method}']}",
+            flush=True,
+        )
+    return out
+
+
+def _relative_cost(with_terms: dict, without: dict) -> float:
+    """NDCG@10 lost by the head and distillation, relative to the model without them (new / new)."""
+    a = with_terms["cells"]["new/new"]["ndcg@10"]
+    b = without["cells"]["new/new"]["ndcg@10"]
+    return float((b - a) / b) if b else 0.0
+
+
+def verdicts(result: dict) -> list[str]:
+    out = []
+    off = result.get("offline")
+    if off:
+        method = off["validation"]["chosen_method"]
+        var = off["default_variant"]
+        res = off["test"]["results"][var]
+        c = res["cells"]
+        s = res["summary"][method]
+        worst = min(c[f"new/old {method}"][m] - c["old/old"][m] for m in OFF.REPORT_METRICS)
+        cells = ", ".join(
+            f"{m} new/old {c[f'new/old {method}'][m]:.4f} vs old/old {c['old/old'][m]:.4f}"
+            for m in OFF.REPORT_METRICS
+        )
+        out.append(
+            f"GOAL with compensation new/old never below old/old (AC = 1): {var}, {method} projection: {cells}; "
+            f"AC {s['ac']:.2f}: {'MET' if worst >= 0 and s['ac'] == 1.0 else 'NOT MET'}"
+        )
+        gains = [s[m]["gain_recovered"] for m in OFF.REPORT_METRICS]
+        ok = all(g is not None and g >= 0.95 for g in gains)
+        txt = ", ".join(f"{m} {_pct(g)}" for m, g in zip(OFF.REPORT_METRICS, gains, strict=True))
+        out.append(
+            f"GOAL >= 95% of the full re-index gain recovered with zero documents re-embedded: {txt}: "
+            f"{'MET' if ok else 'NOT MET'}"
+        )
+        cost = _relative_cost(off["test"]["results"]["head+distill"], off["test"]["results"]["plain"])
+        out.append(
+            "GOAL d-simplex head and distillation cost <= 1% NDCG@10 (new/new, first stage) against the same model "
+            f"without them: {cost:+.2%} ({off['test']['results']['head+distill']['cells']['new/new']['ndcg@10']:.4f} vs "
+            f"{off['test']['results']['plain']['cells']['new/new']['ndcg@10']:.4f}): {'MET' if cost <= 0.01 else 'NOT MET'}"
+        )
+    enc = (off or {}).get("encoder_upgrade")
+    if enc:
+        method = off["validation"]["chosen_method"]
+        c, s = enc["cells"], enc["summary"][method]
+        gains = ", ".join(f"{m} {_pct(s[m]['gain_recovered'])}" for m in OFF.REPORT_METRICS)
+        ok = s["ac"] == 1.0 and all((s[m]["gain_recovered"] or 0) >= 0.95 for m in OFF.REPORT_METRICS)
+        out.append(
+            "GOAL encoder upgrade (version 2', fine-tuned MiniLM) served against version 1's index: NDCG@10 new/old "
+            f"{c[f'new/old {method}']['ndcg@10']:.4f} vs old/old {c['old/old']['ndcg@10']:.4f} (new/new "
+            f"{c['new/new']['ndcg@10']:.4f}), AC {s['ac']:.2f}, gain recovered {gains}: {'MET' if ok else 'NOT MET'}"
+        )
+    plat = result.get("platform")
+    if plat:
+        rows = plat["sizes"]
+        first, last = rows[0], rows[-1]
+        ratio = last["serve_seconds"] / max(first["serve_seconds"], 1e-9)
+        out.append(
+            f"GOAL time to make a new version serve does not grow with the corpus: {first['resumes']:,} resumes "
+            f"{first['serve_seconds']:.2f}s, {last['resumes']:,} resumes {last['serve_seconds']:.2f}s "
+            f"(x{ratio:.2f}; re-embedding first would take ~{last['reembed_hours']:.1f} h): "
+            f"{'MET' if ratio <= 2.0 else 'NOT MET'}"
+        )
+    return out
+
+
+def _pct(x) -> str:
+    return "n/a (no gain)" if x is None else f"{x:.0%}"
+
+
+def main(argv=None) -> dict:
+    args = parse_args(argv)
+    if args.merge:
+        return _publish_merged(args)
+    t0 = time.perf_counter()
+    result: dict = {}
+    load_start = load()
+    if not args.no_offline:
+        result["offline"] = run_offline(args)
+    if not args.no_platform:
+        from bench import _compat_platform as PLAT
+
+        sizes = [
+            int(x)
+            for x in (args.sizes or ("2000,10000" if args.quick else "10000,100000,1000000")).split(",")
+        ]
+        result["platform"] = PLAT.run_platform(sizes, quick=args.quick)
+    result["meta"] = {
+        "command": "bench/compatibility.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "quick": args.quick,
+        "seed": args.seed,
+        "fit_sample": FIT_SAMPLE,
+        "ridge": RIDGE,
+        "fit_max_minutes": args.fit_minutes,
+        "variants": args.variants,
+        "machine": platform.machine() + " " + platform.system(),
+        "cpus": os.cpu_count(),
+        "load_start": load_start,
+        "load_end": load(),
+        "total_seconds": time.perf_counter() - t0,
+        "finished": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    }
+    result["verdicts"] = verdicts(result)
+    from bench._compat_report import markdown
+
+    md = None if args.no_docs else markdown(result, SECTION)
+    publish(result, Path(args.out), jsonable=_jsonable, markdown=md, heading=SECTION)
+    return result
+
+
+def _publish_merged(args) -> dict:
+    """One result from the offline part of one run and the platform part of another, run side by side."""
+    import json
+
+    off = json.loads(Path(args.merge[0]).read_text())
+    plat = json.loads(Path(args.merge[1]).read_text())
+    result = {"offline": off["offline"], "platform": plat["platform"]}
+    meta = dict(off["meta"])
+    meta["command"] = f"{off['meta']['command']} ; {plat['meta']['command']} (side by side, merged)"
+    meta["load_start"] = [off["meta"]["load_start"], plat["meta"]["load_start"]]
+    meta["load_end"] = [off["meta"]["load_end"], plat["meta"]["load_end"]]
+    meta["total_seconds"] = max(off["meta"]["total_seconds"], plat["meta"]["total_seconds"])
+    result["meta"] = meta
+    result["verdicts"] = verdicts(result)
+    from bench._compat_report import markdown
+
+    publish(result, Path(args.out), jsonable=_jsonable, markdown=markdown(result, SECTION), heading=SECTION)
+    return result
+
+
+if __name__ == "__main__":
+    np.seterr(all="ignore")
+    main()
