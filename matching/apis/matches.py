@@ -104,6 +104,11 @@ class ReasonsMixin(serializers.Serializer):
     best_sections = SectionSerializer(many=True)
 
 
+class IntegrityFlagSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    reason = serializers.CharField()
+
+
 class CandidateItemSerializer(ReasonsMixin):
     rank = serializers.IntegerField()
     resume = serializers.IntegerField()
@@ -113,6 +118,12 @@ class CandidateItemSerializer(ReasonsMixin):
     location = serializers.CharField()
     seniority = serializers.CharField(help_text="Inferred from titles and years of experience.")
     similarity = serializers.FloatField(help_text="Stage-1 embedding cosine.")
+    flagged = serializers.BooleanField(help_text="The gamed-resume detector found something (see the flags).")
+    integrity_flags = IntegrityFlagSerializer(
+        many=True,
+        help_text="The resume's stored flags plus what only this job shows (the resume copies its title and "
+        "skills, or its ad); the flagged text is not scored.",
+    )
 
 
 class JobItemSerializer(ReasonsMixin):

@@ -64,6 +64,10 @@ class TrainConfig:
     # jobs for a resume), ``hard_negative_fraction`` of them from the positive job's state (same-place jobs)
     job_negatives_per_positive: int = 2
     hard_negative_fraction: float = 0.5
+    # selectivity (ml/robust/selectivity.py): a candidate's own impressions, clicks and applications count only
+    # while they reach at most max(max_apply_min, max_apply_share * jobs) distinct jobs, in training and serving
+    max_apply_share: float = 0.05
+    max_apply_min: int = 50
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -16,6 +16,7 @@ from ..embedding import EmbeddingCache, encoder_for_version, shared_cache
 from ..features import HistoryFeatures, HistoryHead
 from ..relation.graph import RelationGraph
 from ..relation.model import RelationView
+from ..robust.selectivity import selective_events
 from ..textview import (
     JOB_VIEW_SECTIONS,
     N_PEER,
@@ -188,6 +189,18 @@ class MatchingModel:
         r = self._relation_vectors(docs, d.sections[:, -1], fresh) if self.relation_view is not None else None
         return torch.from_numpy(d.sections), d.tower, r, d.side
 
+    def _fresh(self, interactions: Events) -> FreshInteractions | None:
+        """The events applied at serving time, without an indiscriminate applier's own signals (as in training:
+        ml/robust/selectivity.py)."""
+        if not interactions:
+            return FreshInteractions.of(interactions)
+        cfg = self.config
+        n_jobs = int(self.data_window.get("n_jobs") or 0)
+        kept = selective_events(
+            interactions, n_jobs, max_share=cfg.max_apply_share, min_jobs=cfg.max_apply_min
+        )
+        return FreshInteractions.of(kept)
+
     # ------------------------------------------------------------ scoring
     def score_pairs(
         self,
@@ -205,7 +218,7 @@ class MatchingModel:
         nan = np.full(m, np.nan, dtype=np.float32)
         if m == 0:
             return PairScores(nan.copy(), nan.copy(), nan.copy())
-        fresh = FreshInteractions.of(interactions)
+        fresh = self._fresh(interactions)
         use_history = self.history is not None and bool(self.history_heads)
         ej, tj, rj, side = self._doc_reprs(jobs, True, fresh, side=use_history)
         er, tr, rr, _ = self._doc_reprs(resumes, False, fresh)
@@ -272,7 +285,7 @@ class MatchingModel:
         return 0.5 if self.config.view_mix == "learned" else float(self.config.view_mix)
 
     def _embed(self, docs, is_job: bool, interactions: Events) -> np.ndarray:
-        _, t, r, _ = self._doc_reprs(list(docs), is_job, FreshInteractions.of(interactions))
+        _, t, r, _ = self._doc_reprs(list(docs), is_job, self._fresh(interactions))
         w = self._text_weight()
         parts = []
         if t is not None:

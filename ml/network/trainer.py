@@ -17,6 +17,7 @@ from ..features import HistoryFeatures, HistoryHead
 from ..metrics import auc as auc_score
 from ..relation.graph import InteractionArrays, RelationGraph
 from ..relation.model import RelationView
+from ..robust.selectivity import selective_events
 from ..textview import TextView, embed_sections
 from ..types import MatchingData
 from .config import TrainConfig
@@ -62,7 +63,15 @@ def train(
     if config.num_threads:
         torch.set_num_threads(config.num_threads)
     try:
-        return _train(data, config, cache, progress, clean_mask_fn, t_start, deadline)
+        kept = selective_events(
+            data.interactions, len(data.jobs), max_share=config.max_apply_share, min_jobs=config.max_apply_min
+        )
+        dropped = len(data.interactions) - len(kept)
+        if dropped:  # an indiscriminate applier's own signals are no labels and no edges
+            data = MatchingData(data.jobs, data.resumes, kept, data.meta)
+        model = _train(data, config, cache, progress, clean_mask_fn, t_start, deadline)
+        model.metrics["unselective_events_dropped"] = dropped
+        return model
     finally:
         torch.set_num_threads(prev_threads)
 

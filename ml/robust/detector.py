@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from ..types import JobDoc, ResumeDoc
@@ -98,8 +99,8 @@ def _disguised_words(text: str) -> list[str]:
     return out
 
 
-def _hidden(resume: ResumeDoc) -> Flag | None:
-    texts = _texts(resume)
+def _hidden(resume: ResumeDoc, extra: Sequence[str] = ()) -> Flag | None:
+    texts = [*_texts(resume), *extra]
     n = sum(len(_INVISIBLE.findall(t)) for t in texts)
     n = n if n >= INVISIBLE_MIN else 0
     mixed = [w for t in texts for w in _disguised_words(t)]
@@ -113,8 +114,9 @@ def _hidden(resume: ResumeDoc) -> Flag | None:
     return Flag("hidden_characters", "; ".join(parts))
 
 
-def _instructions(resume: ResumeDoc) -> Flag | None:
-    hits = [m.group(0) for t in _texts(resume) for m in _INSTRUCTION.finditer(_clean_chars(t))]
+def _instructions(resume: ResumeDoc, extra: Sequence[str] = ()) -> Flag | None:
+    texts = [*_texts(resume), *extra]
+    hits = [m.group(0) for t in texts for m in _INSTRUCTION.finditer(_clean_chars(t))]
     if not hits:
         return None
     return Flag("injected_instructions", f"instructions to an automated screener: {hits[0][:80]!r}")
@@ -155,9 +157,11 @@ def _ad_text(resume: ResumeDoc) -> Flag | None:
     return Flag("pasted_job_text", f"job-ad phrases: {', '.join(repr(p) for p in found[:3])}")
 
 
-def detect(resume: ResumeDoc) -> list[Flag]:
-    """Every flag the resume alone shows (empty: nothing found)."""
-    flags = [f for f in (_hidden(resume), _instructions(resume)) if f]
+def detect(resume: ResumeDoc, *, raw_texts: Sequence[str] = ()) -> list[Flag]:
+    """Every flag the resume alone shows (empty: nothing found). ``raw_texts``: other text of the same resume
+    (an uploaded file's extracted text) searched for hidden characters and instructions only (it repeats the
+    sections, so it would count as repetition)."""
+    flags = [f for f in (_hidden(resume, raw_texts), _instructions(resume, raw_texts)) if f]
     flags += _repetition(resume)
     ad = _ad_text(resume)
     return flags + ([ad] if ad else [])
