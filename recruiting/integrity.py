@@ -3,13 +3,10 @@ kept on the resume (``Resume.integrity_flags``) and shown by the resume API and 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
 from ml.robust.detector import detect
 from ml.types import ResumeDoc
-
-if TYPE_CHECKING:
-    from recruiting.models import Resume
 
 
 def _entry_text(entry) -> str:
@@ -18,8 +15,9 @@ def _entry_text(entry) -> str:
     return " ".join(str(v) for v in entry.values() if isinstance(v, str | int | float) and str(v).strip())
 
 
-def resume_integrity_flags(resume: Resume) -> list[dict[str, str]]:
-    """[{"kind", "reason"}] of what the detector finds in the resume's sections and its full text."""
+def resume_integrity_flags(resume: Any) -> list[dict[str, str]]:
+    """[{"kind", "reason"}] of what the detector finds in a ``Resume``'s sections and its full text (any object
+    with the resume's fields: the migration passes its historical model)."""
     doc = ResumeDoc(
         id=str(resume.pk or ""),
         headline=resume.headline or "",
