@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 
 from matching import pair_scores, ranking, selectors
 from matching.filters import EXCLUDE_KINDS, SENIORITIES, Filters
+from recruiting.apis.resumes import IntegrityFlagSerializer
 
 
 # --------------------------------------------------------------------------------------- input
@@ -102,11 +103,6 @@ class ReasonsMixin(serializers.Serializer):
     missing_skills = serializers.ListField(child=serializers.CharField())
     missing_nice_to_have = serializers.ListField(child=serializers.CharField())
     best_sections = SectionSerializer(many=True)
-
-
-class IntegrityFlagSerializer(serializers.Serializer):
-    kind = serializers.CharField()
-    reason = serializers.CharField()
 
 
 class CandidateItemSerializer(ReasonsMixin):
