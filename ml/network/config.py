@@ -68,6 +68,14 @@ class TrainConfig:
     # while they reach at most max(max_apply_min, max_apply_share * jobs) distinct jobs, in training and serving
     max_apply_share: float = 0.05
     max_apply_min: int = 50
+    # calibration heads over the frozen resume section embeddings (ml/robust/calibration.py), trained after the
+    # views on adversarial examples of up to calibration_resumes training resumes: "none" | "center_ce" | "l2" |
+    # "infonce"; calibration_reg weighs the clean regulariser
+    calibration: str = "l2"
+    calibration_resumes: int = 200
+    calibration_epochs: int = 10
+    calibration_hidden: int = 64
+    calibration_reg: float = 0.3
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -17,6 +17,7 @@ from ..features import HistoryFeatures, HistoryHead
 from ..metrics import auc as auc_score
 from ..relation.graph import InteractionArrays, RelationGraph
 from ..relation.model import RelationView
+from ..robust.fitting import fit_calibration
 from ..robust.selectivity import selective_events
 from ..textview import TextView, embed_sections
 from ..types import MatchingData
@@ -102,7 +103,20 @@ def _train(
     epochs.run(bars)
     model = _assemble_model(data, config, cache, inputs, views, log.history, epochs.stopped_early)
     _evaluate(model, data, config, inputs, epochs.taken, rng, log, t_start)
+    _calibrate(model, data, config, cache, log)
     return model
+
+
+def _calibrate(
+    model: MatchingModel, data: MatchingData, config: TrainConfig, cache, log: TrainingLog
+) -> None:
+    """The calibration head (ml/robust): trained last, on adversarial examples, with the views frozen."""
+    epochs_run = len([h for h in log.history if h["stage"] == "train"])
+
+    def report(step: str, counts: dict) -> None:
+        log.report(TrainProgress("calibrate", epochs_run, config.epochs), {"step": step, **counts})
+
+    model.metrics["calibration"] = fit_calibration(model, data, config, cache, report)
 
 
 def _encode(

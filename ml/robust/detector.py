@@ -80,6 +80,9 @@ def _norm(s: str) -> str:
     return " ".join(_TOKEN.findall(unicodedata.normalize("NFKC", s).lower()))
 
 
+_AD_KEYS = tuple(f" {_norm(p)} " for p in _AD_PHRASES)  # the phrases as ``_norm`` writes text
+
+
 def _mixed_script_words(text: str) -> list[str]:
     out = []
     for w in _TOKEN.findall(text):
@@ -151,7 +154,7 @@ def _repetition(resume: ResumeDoc) -> list[Flag]:
 
 def _ad_text(resume: ResumeDoc) -> Flag | None:
     text = _norm(" \n ".join([resume.summary, *resume.experience, resume.headline]))
-    found = [p for p in _AD_PHRASES if _norm(p) and f" {_norm(p)} " in f" {text} "]
+    found = [p for p, k in zip(_AD_PHRASES, _AD_KEYS, strict=True) if k in f" {text} "]
     if len(found) < AD_PHRASES_MIN:
         return None
     return Flag("pasted_job_text", f"job-ad phrases: {', '.join(repr(p) for p in found[:3])}")
@@ -243,7 +246,7 @@ def _strip_text(text: str, seen: set[str]) -> str:
             key = _norm(seg)
             if _INSTRUCTION.search(seg) or (len(key.split()) >= 4 and key in seen):
                 continue
-            if any(f" {_norm(p)} " in f" {key} " for p in _AD_PHRASES):
+            if any(k in f" {key} " for k in _AD_KEYS):
                 continue
             seen.add(key)
             parts.append(seg)
