@@ -76,6 +76,14 @@ class TrainConfig:
     calibration_epochs: int = 10
     calibration_hidden: int = 64
     calibration_reg: float = 0.3
+    # compatible updates (ml/compat): a fixed d-simplex classifier on each tower's feature (d = hidden, so
+    # hidden + 1 vertices are pre-allocated) over ``simplex_classes`` occupation clusters of the documents' text,
+    # weight ``simplex_weight`` (lambda of the reference); and, when ``train`` is given the version it replaces,
+    # cosine distillation of the retrieval vectors towards that version's, weight ``distill_weight``.
+    stationary_head: bool = False
+    simplex_classes: int = 24
+    simplex_weight: float = 0.1
+    distill_weight: float = 1.0
 
     def to_dict(self) -> dict:
         return asdict(self)

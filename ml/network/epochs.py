@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..compat.terms import CompatTerms
 from ..features import HistoryFeatures, HistoryHead
 from ..relation.graph import RelationGraph
 from ..relation.model import RelationView
@@ -151,8 +152,10 @@ class EpochRunner:
         log: TrainingLog,
         t_start: float,
         deadline: float | None,
+        compat: CompatTerms | None = None,
     ):
         self.data, self.config, self.inputs, self.views = data, config, inputs, views
+        self.compat = compat  # stationary head and distillation (ml/compat), when configured
         self.rng, self.log, self.t_start, self.deadline = rng, log, t_start, deadline
         self.params = [p for m in views.modules() for p in m.parameters()]
         self.opt = torch.optim.AdamW(self.params, lr=config.lr, weight_decay=config.weight_decay)
@@ -287,6 +290,12 @@ class EpochRunner:
             total = _relation_loss(total, losses, rel, for_rel, y, config)
         if views.mix is not None:
             total = _mix_loss(total, losses, views.mix, text, rel, for_text, for_rel, y, len(idx))
+        if self.compat is not None:
+            extra, extra_logs = self.compat.loss(
+                bj, br, text.vectors if text else None, rel.vectors if rel else None
+            )
+            total = total + extra
+            losses.update(extra_logs)
         self.opt.zero_grad()
         total.backward()
         nn.utils.clip_grad_norm_(self.params, 5.0)

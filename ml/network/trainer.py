@@ -12,6 +12,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
+from ..compat.terms import build_terms
 from ..embedding import EmbeddingCache, get_encoder
 from ..features import HistoryFeatures, HistoryHead
 from ..metrics import auc as auc_score
@@ -43,6 +44,7 @@ def train(
     cache: EmbeddingCache | None = None,
     progress: Callable[[TrainProgress], None] | None = None,
     clean_mask_fn: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
+    previous: MatchingModel | None = None,
 ) -> MatchingModel:
     """Train MV-CoN on ``data`` (its interactions are the TRAINING interactions: the relation graph is built
     from them only).
@@ -52,6 +54,8 @@ def train(
     clean_mask_fn(pairs (m,2) int [job index, resume index into data.jobs/resumes], labels (m,) 0/1) -> bool (m,):
         when the truth is known (synthetic data), marks which training labels are clean; used to record
         ``clean_kept_fraction`` (kept observed pairs that are clean) next to ``batch_clean_fraction``.
+    previous: the version this one replaces; with ``config.distill_weight`` > 0 the new retrieval vectors are
+        distilled towards its (ml/compat), so a new query stays searchable against the vectors it indexed.
     """
     if not (config.use_text_view or config.use_relation_view):
         raise ValueError("at least one view must be enabled")
@@ -70,7 +74,7 @@ def train(
         dropped = len(data.interactions) - len(kept)
         if dropped:  # an indiscriminate applier's own signals are no labels and no edges
             data = MatchingData(data.jobs, data.resumes, kept, data.meta)
-        model = _train(data, config, cache, progress, clean_mask_fn, t_start, deadline)
+        model = _train(data, config, cache, progress, clean_mask_fn, t_start, deadline, previous)
         model.metrics["unselective_events_dropped"] = dropped
         return model
     finally:
@@ -85,6 +89,7 @@ def _train(
     clean_mask_fn: Callable[[np.ndarray, np.ndarray], np.ndarray] | None,
     t_start: float,
     deadline: float | None,
+    previous: MatchingModel | None = None,
 ) -> MatchingModel:
     """The steps of ``train`` in the order that fixes the draws from ``rng`` and torch's generator."""
     rng = np.random.default_rng(config.seed)
@@ -99,9 +104,12 @@ def _train(
             clean_mask_fn(np.stack([pairs.job, pairs.resume], 1), pairs.label), dtype=bool
         )
     views = _build_views(data, config, cache, inputs, log)
-    epochs = EpochRunner(data, config, inputs, views, rng, log, t_start, deadline)
+    compat = build_terms(config, data, inputs.job_sections, inputs.resume_sections, previous)
+    epochs = EpochRunner(data, config, inputs, views, rng, log, t_start, deadline, compat)
     epochs.run(bars)
     model = _assemble_model(data, config, cache, inputs, views, log.history, epochs.stopped_early)
+    if compat is not None:
+        model.metrics["compat"] = compat.summary()
     _evaluate(model, data, config, inputs, epochs.taken, rng, log, t_start)
     _calibrate(model, data, config, cache, log)
     return model
