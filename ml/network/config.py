@@ -72,7 +72,7 @@ class TrainConfig:
     # views on adversarial examples of up to calibration_resumes training resumes: "none" | "center_ce" | "l2" |
     # "infonce"; calibration_reg weighs the clean regulariser
     calibration: str = "l2"
-    calibration_resumes: int = 200
+    calibration_resumes: int = 120
     calibration_epochs: int = 10
     calibration_hidden: int = 64
     calibration_reg: float = 0.3

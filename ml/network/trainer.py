@@ -110,19 +110,22 @@ def _train(
     model = _assemble_model(data, config, cache, inputs, views, log.history, epochs.stopped_early)
     if compat is not None:
         model.metrics["compat"] = compat.summary()
+    _calibrate(model, data, config, cache, log)  # before the evaluation: it measures the model that serves
     _evaluate(model, data, config, inputs, epochs.taken, rng, log, t_start)
-    _calibrate(model, data, config, cache, log)
     return model
 
 
 def _calibrate(
     model: MatchingModel, data: MatchingData, config: TrainConfig, cache, log: TrainingLog
 ) -> None:
-    """The calibration head (ml/robust): trained last, on adversarial examples, with the views frozen."""
+    """The calibration head (ml/robust): trained after the views, on adversarial examples, with the views frozen.
+    Its progress goes to the caller only (the model's history keeps its layout: epochs, then the evaluation);
+    its figures are ``metrics["calibration"]``."""
     epochs_run = len([h for h in log.history if h["stage"] == "train"])
 
     def report(step: str, counts: dict) -> None:
-        log.report(TrainProgress("calibrate", epochs_run, config.epochs), {"step": step, **counts})
+        if log.progress is not None:
+            log.progress(TrainProgress("calibrate", epochs_run, config.epochs))
 
     model.metrics["calibration"] = fit_calibration(model, data, config, cache, report)
 

@@ -44,11 +44,13 @@ class CalibrationHead(nn.Module):
         return F.normalize(h, dim=-1) * mask
 
     def calibrate(self, e: np.ndarray) -> np.ndarray:
-        """NumPy in, NumPy out, no gradient (serving)."""
+        """NumPy in, NumPy out, no gradient (serving). One resume at a time: a resume's vectors are then the same
+        bits whichever batch it comes in (the per-document cache and the uncached path must agree exactly)."""
         if len(e) == 0:
             return e
+        x = torch.from_numpy(np.ascontiguousarray(e, dtype=np.float32))
         with torch.no_grad():
-            return self(torch.from_numpy(np.ascontiguousarray(e, dtype=np.float32))).numpy()
+            return torch.cat([self(x[i : i + 1]) for i in range(len(x))]).numpy()
 
     def to_state(self) -> dict:
         meta = {"dim": self.dim, "n_sections": self.n_sections, "hidden": self.hidden}

@@ -60,6 +60,7 @@ SEGMENT_REPEAT_ALONE = 8
 AD_PHRASES_MIN = 2
 COPY_SHINGLE = 3  # tokens per shingle when comparing a resume with one job
 COPY_CONTAINMENT = 0.6  # share of the job's shingles found in the resume
+COPY_MIN_SKILLS = 2  # a job's title with fewer skills is what an honest resume repeats
 _SCRIPTS = ("LATIN", "CYRILLIC", "GREEK")
 
 
@@ -184,10 +185,10 @@ def copied_share(resume: ResumeDoc, text: str) -> float:
 
 
 def _job_parts(job: JobDoc) -> dict[str, str]:
-    """The parts of a job a copy of which is evidence: its title with a skills list (3 skills or more: a title
-    alone is what an honest resume repeats) and its ad text (10 words or more)."""
+    """The parts of a job a copy of which is evidence: its title with a skills list (``COPY_MIN_SKILLS`` or more: a
+    title alone is what an honest resume repeats) and its ad text (10 words or more)."""
     parts = {}
-    if len(job.skills) >= 3:
+    if len(job.skills) >= COPY_MIN_SKILLS:
         parts["title and skills"] = ", ".join([job.title, *job.skills])
     if len(_norm(job.description).split()) >= 10:
         parts["ad"] = job.description
