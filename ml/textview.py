@@ -189,11 +189,18 @@ def softened_contrastive(a: torch.Tensor, b: torch.Tensor, alpha: float, tempera
 
 
 def section_alignment_loss(
-    out: dict[str, torch.Tensor], ej: torch.Tensor, er: torch.Tensor, alpha: float, temperature: float
+    out: dict[str, torch.Tensor],
+    ej: torch.Tensor,
+    er: torch.Tensor,
+    alpha: float,
+    temperature: float,
+    *,
+    cross_level: bool = True,
 ) -> torch.Tensor:
     """Peer-level (same-kind sections) + cross-level (section of one side vs whole of the other) alignment.
 
-    Rows where either section is empty are left out of that term.
+    Rows where either section is empty are left out of that term. ``cross_level=False``: peer-level terms only
+    (the ablation of PyramidCLIP's cross-level idea).
     """
     zj, zr, j, r = out["zj"], out["zr"], out["j"], out["r"]
     mj = ej.abs().sum(-1) > 0
@@ -205,7 +212,8 @@ def section_alignment_loss(
             terms.append(softened_contrastive(zj[m, s], zr[m, s], alpha, temperature))
     # cross level: resume skills <-> whole job, job skills <-> whole resume
     skills = 1
-    for m, a, b in ((mr[:, skills], zr[:, skills], j), (mj[:, skills], zj[:, skills], r)):
+    cross = ((mr[:, skills], zr[:, skills], j), (mj[:, skills], zj[:, skills], r)) if cross_level else ()
+    for m, a, b in cross:
         if int(m.sum()) >= 2:
             terms.append(softened_contrastive(a[m], b[m], alpha, temperature))
     if not terms:

@@ -41,6 +41,8 @@ class TrainConfig:
     temperature: float = 0.1
     contrastive_weight: float = 0.3
     section_weight: float = 0.1  # peer/cross-level section alignment (text view)
+    # section alignment's cross-level terms (skills <-> whole document); False: peer-level only (the ablation)
+    cross_level: bool = True
     negatives_per_positive: int = 2
     n_folds: int = 3  # interaction-edge folds: a batch never sees its own pairs' edges (ml/relation/graph.py)
     knn: int = 5  # content-neighbour edges per node and side
@@ -50,7 +52,7 @@ class TrainConfig:
     fanout: int | list[int] | None = field(default_factory=lambda: [10, 5])
     eval_max_pairs: int = 20000
     seed: int = 0
-    max_minutes: float | None = None
+    max_minutes: float | None = None  # wall-clock cap on the epochs (its clock starts after encoding)
     show_progress_bars: bool = False  # tqdm bars when no progress callback is given (CLI)
     # torch intra-op threads in training (None: leave as is). 1 by default: per-batch ops are small, and on the
     # shared 2-core box 2 OpenMP threads made an epoch ~9x SLOWER (spin-waiting against other processes)

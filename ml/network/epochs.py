@@ -357,7 +357,14 @@ def _text_loss(
         text.vectors["j"][pos], text.vectors["r"][pos], config.label_smoothing_alpha, config.temperature
     )
     sub = {k: v[pos] for k, v in text.vectors.items() if k != "logit"}
-    l_sec = section_alignment_loss(sub, ej[pos], er[pos], config.label_smoothing_alpha, config.temperature)
+    l_sec = section_alignment_loss(
+        sub,
+        ej[pos],
+        er[pos],
+        config.label_smoothing_alpha,
+        config.temperature,
+        cross_level=config.cross_level,
+    )
     total = total + l_bce + config.contrastive_weight * l_con + config.section_weight * l_sec
     losses.update(text_bce=l_bce.item(), text_contrastive=l_con.item(), text_sections=l_sec.item())
     return total

@@ -62,7 +62,6 @@ def train(
     if config.history_views not in ("both", "text", "relation"):
         raise ValueError(f"history_views must be 'both', 'text' or 'relation', not {config.history_views!r}")
     t_start = time.monotonic()
-    deadline = t_start + 60 * config.max_minutes if config.max_minutes else None
     torch.manual_seed(config.seed)
     prev_threads = torch.get_num_threads()
     if config.num_threads:
@@ -74,7 +73,7 @@ def train(
         dropped = len(data.interactions) - len(kept)
         if dropped:  # an indiscriminate applier's own signals are no labels and no edges
             data = MatchingData(data.jobs, data.resumes, kept, data.meta)
-        model = _train(data, config, cache, progress, clean_mask_fn, t_start, deadline, previous)
+        model = _train(data, config, cache, progress, clean_mask_fn, t_start, previous)
         model.metrics["unselective_events_dropped"] = dropped
         return model
     finally:
@@ -88,10 +87,12 @@ def _train(
     progress: Callable[[TrainProgress], None] | None,
     clean_mask_fn: Callable[[np.ndarray, np.ndarray], np.ndarray] | None,
     t_start: float,
-    deadline: float | None,
     previous: MatchingModel | None = None,
 ) -> MatchingModel:
-    """The steps of ``train`` in the order that fixes the draws from ``rng`` and torch's generator."""
+    """The steps of ``train`` in the order that fixes the draws from ``rng`` and torch's generator.
+
+    ``max_minutes`` bounds the epochs only: its clock starts once the documents are encoded and the views built,
+    so a cold embedding cache (MiniLM on a fresh machine) never eats the training time."""
     rng = np.random.default_rng(config.seed)
     if cache is None:  # (an empty cache is falsy: it has __len__)
         cache = EmbeddingCache(get_encoder())
@@ -105,6 +106,7 @@ def _train(
         )
     views = _build_views(data, config, cache, inputs, log)
     compat = build_terms(config, data, inputs.job_sections, inputs.resume_sections, previous)
+    deadline = time.monotonic() + 60 * config.max_minutes if config.max_minutes else None
     epochs = EpochRunner(data, config, inputs, views, rng, log, t_start, deadline, compat)
     epochs.run(bars)
     model = _assemble_model(data, config, cache, inputs, views, log.history, epochs.stopped_early)

@@ -3,8 +3,10 @@
 Each job and each resume belongs to a latent occupation family (software, data, nursing, retail,
 logistics, finance, marketing, hospitality); resumes borrow a little from other families (career
 changers, side skills). Interactions are sparse funnels (impression -> click -> apply -> shortlist ->
-interview -> offer -> hire, or a reject / withdraw / not_interested) that mostly stay within a family,
-with ~15% of pairs drawn across families, spread over the last ~90 days.
+interview -> offer -> hire, or a reject / withdraw / not_interested) drawn from structure that text alone
+cannot see: each candidate looks mostly in their home city, at two favourite employers, and (about a third of
+them) also in a related family (software <-> data, retail <-> logistics, ...); a share of pairs are accidental
+clicks on random jobs (label noise). Spread over the last ~90 days.
 
 `generate(...)` is pure and deterministic for a seed (and a fixed `now`); `load_sample_data(...)`
 writes it into one organization with bulk_create (computing content_hash itself, since bulk_create

@@ -29,12 +29,27 @@ from recruiting.sample_data.vocabulary import (
 EXTERNAL_PREFIX = "sample-"
 
 
-# Funnel probabilities: (same family, other family).
+# Funnel probabilities: (a job the candidate wants, any other job).
 P_CLICK = (0.45, 0.15)
 P_APPLY = (0.45, 0.12)
 P_SHORTLIST = (0.35, 0.08)
 P_NOT_INTERESTED = (0.04, 0.2)
-CROSS_FAMILY_SHARE = 0.22
+# Interaction structure that text alone cannot see: where a candidate looks (home city, favourite employers),
+# moves into a related family, and accidental clicks on random jobs (label noise). Shares of the pairs drawn.
+P_ACCIDENTAL = 0.08  # a random job, one impression and a click: noise the model must not learn
+P_HOME_CITY = 0.55  # a job of the candidate's (or their move's) family in their home city
+P_FAVOURITE_EMPLOYER = 0.25  # a job at one of their two favourite employers (own family)
+P_MOVER = 0.3  # candidates who also look in a related family
+RELATED_FAMILY = {
+    "software": "data",
+    "data": "software",
+    "nursing": "hospitality",
+    "hospitality": "retail",
+    "retail": "logistics",
+    "logistics": "retail",
+    "finance": "marketing",
+    "marketing": "finance",
+}
 HISTORY_DAYS = 90
 
 
@@ -237,11 +252,49 @@ def _funnel(rng: random.Random, k: int) -> list[str]:
     return chain
 
 
+@dataclass
+class _Preferences:
+    """What a candidate looks for, hidden from every text: home city, favourite employers, a related family."""
+
+    city: str
+    employers: tuple[str, ...]
+    families: tuple[str, ...]  # own family first, then the move's (when a mover)
+
+
+def _preferences(rng: random.Random, data: SampleData) -> list[_Preferences]:
+    out = []
+    for candidate, resume in zip(data.candidates, data.resumes, strict=True):
+        family = resume["family"]
+        move = RELATED_FAMILY.get(family) if rng.random() < P_MOVER else None
+        employers = tuple(rng.sample(FAMILIES[family].companies, 2))
+        out.append(_Preferences(candidate["location"], employers, (family, move) if move else (family,)))
+    return out
+
+
+def _pick_job(rng: random.Random, pref: _Preferences, index: dict, all_jobs: list[int]) -> tuple[int, bool]:
+    """(job, wanted): a job the candidate looks at, and whether it is one they want (not an accidental click)."""
+    u = rng.random()
+    if u < P_ACCIDENTAL:
+        return rng.choice(all_jobs), False
+    family = rng.choice(pref.families)
+    if u < P_ACCIDENTAL + P_HOME_CITY:
+        pool = index["family_city"].get((family, pref.city)) or index["city"].get(pref.city)
+    elif u < P_ACCIDENTAL + P_HOME_CITY + P_FAVOURITE_EMPLOYER:
+        pool = [j for e in pref.employers for j in index["employer"].get(e, [])]
+    else:
+        pool = index["family"].get(family)
+    return rng.choice(pool or index["family"].get(family) or all_jobs), True
+
+
 def _interactions(rng: random.Random, data: SampleData, count: int, now: datetime) -> list[dict[str, Any]]:
-    """Up to `count` events over random job-resume pairs, mostly within a family, oldest first."""
-    jobs_by_family: dict[str, list[int]] = {}
+    """Up to `count` events over job-resume pairs drawn from each candidate's hidden preferences, oldest first."""
+    index: dict[str, dict] = {"family": {}, "city": {}, "family_city": {}, "employer": {}}
     for i, job in enumerate(data.jobs):
-        jobs_by_family.setdefault(job["family"], []).append(i)
+        index["family"].setdefault(job["family"], []).append(i)
+        index["city"].setdefault(job["location"], []).append(i)
+        index["family_city"].setdefault((job["family"], job["location"]), []).append(i)
+        index["employer"].setdefault(job["employer"], []).append(i)
+    prefs = _preferences(rng, data)
     all_jobs = list(range(len(data.jobs)))
     events: list[dict[str, Any]] = []
     seen_pairs: set[tuple[int, int]] = set()
@@ -249,18 +302,12 @@ def _interactions(rng: random.Random, data: SampleData, count: int, now: datetim
     while len(events) < count and attempts < count * 20:
         attempts += 1
         r = rng.randrange(len(data.resumes))
-        family = data.resumes[r]["family"]
-        same_jobs = jobs_by_family.get(family) or all_jobs
-        cross = rng.random() < CROSS_FAMILY_SHARE or not jobs_by_family.get(family)
-        j = rng.choice(all_jobs if cross else same_jobs)
+        j, wanted = _pick_job(rng, prefs[r], index, all_jobs)
         if (j, r) in seen_pairs:
             continue
         seen_pairs.add((j, r))
-        same = data.jobs[j]["family"] == family
-        k = 0 if same else 1
         t = now - timedelta(days=rng.uniform(2, HISTORY_DAYS), minutes=rng.randint(0, 1440))
-
-        chain = _funnel(rng, k)
+        chain = _funnel(rng, 0) if wanted else ["impression", "click"]
         for kind in chain:
             if len(events) >= count:
                 break

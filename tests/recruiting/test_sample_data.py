@@ -46,7 +46,11 @@ def test_generated_data_has_structure_and_noise():
     cross = sum(
         data.jobs[e["job"]]["family"] != data.resumes[e["resume"]]["family"] for e in data.interactions
     )
-    assert 0.08 <= cross / len(data.interactions) <= 0.25
+    assert 0.10 <= cross / len(data.interactions) <= 0.35  # moves into related families, accidental clicks
+    # structure text alone cannot see: most pairs are in the candidate's home city
+    pairs = {(e["job"], e["resume"]) for e in data.interactions}
+    home = sum(data.jobs[j]["location"] == data.candidates[r]["location"] for j, r in pairs)
+    assert home / len(pairs) > 0.4
     times = [e["created_at"] for e in data.interactions]
     assert NOW - timedelta(days=91) <= min(times) and max(times) <= NOW
     assert max(times) - min(times) > timedelta(days=60)

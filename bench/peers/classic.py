@@ -1,4 +1,4 @@
-"""Peer rankers for bench/quality.py. Each has ``fit(split)`` and ``score(resume_index, job_indices) -> scores``.
+"""The first peer rankers of bench/quality.py. Each has ``fit(split)`` and ``score(resume_index, job_indices) -> scores``.
 
 All of them see only ``split.train_events`` / ``split.history`` (the training views, noisy when the run adds
 noise) and the documents; light tuning, where a peer has any, uses ``validation_split`` carved from training.
