@@ -51,9 +51,9 @@ TECH_TERMS = ("python", "java", "javascript", "sql", "c#", "c++", ".net", "php",
 def parse_args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="plumbing check: small sample, one objective")
-    ap.add_argument("--pairs", type=int, default=60, help="mismatched resume-job pairs attacked")
-    ap.add_argument("--pool", type=int, default=300, help="resumes each target job ranks")
-    ap.add_argument("--tandem-minutes", type=float, default=3.0)
+    ap.add_argument("--pairs", type=int, default=40, help="mismatched resume-job pairs attacked")
+    ap.add_argument("--pool", type=int, default=200, help="resumes each target job ranks")
+    ap.add_argument("--tandem-minutes", type=float, default=2.0)
     ap.add_argument("--seed", type=int, default=0)
     return ap.parse_args(argv)
 
