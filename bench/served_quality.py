@@ -428,27 +428,13 @@ def probe_exclude(client, token: str, resume_pk: int) -> str:
     return "server" if resp.status_code == 200 else "client"
 
 
-class _CachedEncoder:
-    """The deployment's encoder read through the training run's section-embedding cache file: the same vectors
-    (keyed by encoder version and text), the cached ones without running MiniLM again."""
-
-    def __init__(self, encoder, path: str):
-        from ml.embedding import EmbeddingCache
-
-        self.version, self.dim = encoder.version, encoder.dim
-        self.cache = EmbeddingCache(encoder, path=path if path and os.path.exists(path) else None)
-
-    def encode(self, texts, **kwargs) -> np.ndarray:
-        return self.cache.encode(texts)
-
-
 def warm_reasons(user, cases: list[Case]) -> dict:
-    """Fill the zero-shot reasons' section-vector cache (``matching.reasons.section_vectors``) with the peer
-    sections of every open job and every test resume, as a long-running web process has them (the trained path
-    finds the same sections in the model's cache, filled by training)."""
+    """Fill the process-wide section cache (which the zero-shot reasons read) with the peer sections of every
+    open job and every test resume, as a long-running web process has them, reading the training run's cache
+    file first so MiniLM does not run again (stored documents are also primed from their SectionVectors)."""
     from matching import documents, selectors
     from matching.encoders import current_encoder
-    from matching.reasons import section_vectors
+    from ml.embedding import shared_cache
     from ml.types import PEER_SECTIONS
 
     texts = {""}
@@ -457,9 +443,10 @@ def warm_reasons(user, cases: list[Case]) -> dict:
     resumes = _resumes(cases)
     for c in cases:
         texts.update(documents.resume_doc(resumes[c.resume]).sections()[v] for v in PEER_SECTIONS.values())
-    encoder = _CachedEncoder(current_encoder(), os.environ.get("TRAINING_EMBEDDING_CACHE", ""))
-    section_vectors.encode(encoder, sorted(texts))
-    return {"texts": len(texts), "from_cache_file": encoder.cache.hits, "encoded": encoder.cache.misses}
+    cache = shared_cache(current_encoder(), path=os.environ.get("TRAINING_EMBEDDING_CACHE") or None)
+    misses = cache.misses
+    cache.encode(sorted(texts))
+    return {"texts": len(texts), "encoded": cache.misses - misses}
 
 
 def serve(client, token: str, cases: list[Case], k: int, exclude: str, warm: int, desc: str) -> Pass:

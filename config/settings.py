@@ -240,8 +240,12 @@ TRAINING_TASK_MAX_RETRIES = env_int("TRAINING_TASK_MAX_RETRIES", 3)
 TRAINING_EMBEDDING_CACHE = os.environ.get("TRAINING_EMBEDDING_CACHE", str(VAR_DIR / "cache" / "sections.npz"))
 
 # Embeddings: where the encoder lives and how it is identified.
-# "minilm" (production) or "hashing" (ml.embedding.HashingEncoder: fast, for tests and demos only).
+# "minilm" (float, sentence-transformers), "minilm-onnx-int8" (ml.onnx_encoder: MiniLM exported to ONNX and
+# quantised to INT8, run by onnxruntime; its vectors carry their own version, so switching re-embeds) or
+# "hashing" (ml.embedding.HashingEncoder: fast, for tests and demos only).
 EMBEDDING_ENCODER = os.environ.get("TANDEM_ENCODER", "minilm")
+# Where the ONNX export is built once and reused by every process on this machine.
+ENCODER_CACHE_DIR = os.environ.get("ENCODER_CACHE_DIR", str(VAR_DIR / "encoders"))
 # Dirty-flag batches: documents per embedding task; the task re-queues itself until none is left.
 EMBEDDING_DIRTY_BATCH = env_int("EMBEDDING_DIRTY_BATCH", 256)
 EMBEDDING_BATCH_SIZE = env_int("EMBEDDING_BATCH_SIZE", 64)

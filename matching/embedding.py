@@ -30,7 +30,9 @@ from matching.documents import docs_with_hashes, document_kind
 from matching.encoders import current_encoder, encoder_space
 from matching.models import DocumentVector, EmbeddingMark
 from matching.redis_client import redis_client
+from matching.section_store import encode_sections, prime_cache, store_sections
 from matching.vector_store import replace_vectors
+from ml.embedding import EmbeddingCache
 from recruiting.models import Job, Resume
 
 log = logging.getLogger(__name__)
@@ -194,10 +196,15 @@ def embed_documents(kind: str, ids: list[int], *, encoder=None) -> tuple[int, in
     )
     todo = [(pk, h, d) for pk, (h, d) in sorted(docs.items()) if stored.get(pk) != h]
     if todo:
-        vectors = encoder.encode(
-            [d.full_text() for _, _, d in todo], batch_size=settings.EMBEDDING_BATCH_SIZE
-        )
-        replace_vectors(space, kind, [(pk, h, vec) for (pk, h, _), vec in zip(todo, vectors, strict=True)])
+        # The section vectors too (the last section is the whole text: the zero-shot vector), so serving
+        # reranks these documents without running the encoder.
+        # A batch-local cache: a text repeated in the batch is encoded once, and a section an edit left
+        # unchanged is read back from the document's stored section vectors.
+        cache = EmbeddingCache(encoder)
+        prime_cache(cache, kind, [(pk, d) for pk, _, d in todo])
+        sections = encode_sections(cache, [d for _, _, d in todo], batch_size=settings.EMBEDDING_BATCH_SIZE)
+        replace_vectors(space, kind, [(pk, h, sections[n, -1]) for n, (pk, h, _) in enumerate(todo)])
+        store_sections(encoder.version, kind, [(pk, h, d, sections[n]) for n, (pk, h, d) in enumerate(todo)])
     model_space.refresh_active(kind, sorted(docs))  # the active version's space, where it is ready
     return len(todo), len(docs) - len(todo), missing
 

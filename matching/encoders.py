@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 
 from ml.embedding import HashingEncoder, get_encoder
 
@@ -17,13 +18,26 @@ _encoder_lock = threading.Lock()
 
 
 def current_encoder():
-    """settings.EMBEDDING_ENCODER: MiniLM, or the hashing encoder for tests/demos. Loaded once per process."""
+    """settings.EMBEDDING_ENCODER: MiniLM (float or ONNX INT8), or the hashing encoder for tests/demos. Loaded
+    once per process."""
     global _encoder
     if _encoder is None:
         with _encoder_lock:
             if _encoder is None:
-                _encoder = HashingEncoder() if settings.EMBEDDING_ENCODER == "hashing" else get_encoder()
+                _encoder = _load(settings.EMBEDDING_ENCODER)
     return _encoder
+
+
+def _load(name: str):
+    if name == "hashing":
+        return HashingEncoder()
+    if name == "minilm-onnx-int8":
+        from ml.onnx_encoder import get_onnx_int8_encoder  # onnxruntime only where this path is chosen
+
+        return get_onnx_int8_encoder(settings.ENCODER_CACHE_DIR)
+    if name != "minilm":
+        raise ImproperlyConfigured(f"TANDEM_ENCODER={name!r}: use minilm, minilm-onnx-int8 or hashing")
+    return get_encoder()
 
 
 def encoder_space(encoder=None) -> str:

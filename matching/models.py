@@ -185,3 +185,42 @@ class EmbeddingMark(models.Model):
         indexes = [
             models.Index(fields=["id"], condition=Q(dirty=True), name="embedding_mark_dirty_idx"),
         ]
+
+
+class SectionVectors(models.Model):
+    """The frozen encoder's section vectors of one document (``ml.textview``: the peer sections and the whole
+    text), written when the document is embedded, so a request reranking stored documents never runs the
+    encoder. ``text_hashes`` (``ml.embedding.text_hash`` of each section text, comma-separated) key them into
+    the section cache; a document edited since is encoded on demand, as before.
+    """
+
+    kind = models.CharField(max_length=6, choices=DocumentVector.Kind.choices)
+    job = models.ForeignKey(
+        Job, null=True, blank=True, on_delete=models.CASCADE, related_name="section_vectors"
+    )
+    resume = models.ForeignKey(
+        Resume, null=True, blank=True, on_delete=models.CASCADE, related_name="section_vectors"
+    )
+    encoder_version = models.CharField(max_length=200)
+    content_hash = models.CharField(max_length=64)
+    text_hashes = models.TextField()
+    dim = models.PositiveSmallIntegerField()
+    vectors = models.BinaryField()  # float32, little-endian, (sections, dim)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["job", "encoder_version"], condition=Q(job__isnull=False), name="uniq_job_sections"
+            ),
+            models.UniqueConstraint(
+                fields=["resume", "encoder_version"],
+                condition=Q(resume__isnull=False),
+                name="uniq_resume_sections",
+            ),
+            models.CheckConstraint(
+                condition=(Q(kind="job", job__isnull=False, resume__isnull=True))
+                | (Q(kind="resume", resume__isnull=False, job__isnull=True)),
+                name="sections_kind_matches_target",
+            ),
+        ]

@@ -21,7 +21,9 @@ from matching.filters import Filters
 from matching.integrity import guard_candidates
 from matching.reasons import best_sections, resume_text_of, skill_reasons, zero_shot_sections
 from matching.retrieval import Ranking, Scored, rank_candidates, rank_jobs
+from matching.section_store import prime_cache
 from matching.selectors import ActiveModel
+from ml.embedding import EmbeddingCache, shared_cache
 from ml.types import JobDoc, ResumeDoc
 from recruiting.models import Job, Resume
 
@@ -160,6 +162,11 @@ def section_similarities(
     return zero_shot_sections(encoder, job_doc, resume_docs)
 
 
+def _section_cache(am: ActiveModel, encoder) -> EmbeddingCache:
+    """The section cache the reasons read: the model's, or the serving encoder's for zero-shot."""
+    return am.model.cache if am.model is not None else shared_cache(encoder)
+
+
 def candidate_reasons(
     am: ActiveModel, encoder, job: Job, ranking: Ranking, docs: dict[int, ResumeDoc] | None = None
 ) -> dict[int, dict]:
@@ -167,7 +174,11 @@ def candidate_reasons(
     ids = [s.object_id for s in ranking.items]
     docs = documents.resumes_by_id(ids) if docs is None else docs
     docs_list = [docs[i] for i in ids if i in docs]
-    sims = section_similarities(am, encoder, documents.job_doc(job), docs_list)
+    job_doc = documents.job_doc(job)
+    cache = _section_cache(am, encoder)
+    prime_cache(cache, "job", [(job.pk, job_doc)])
+    prime_cache(cache, "resume", [(int(d.id), d) for d in docs_list])
+    sims = section_similarities(am, encoder, job_doc, docs_list)
     out = {}
     for doc, sim in zip(docs_list, sims, strict=True):
         out[int(doc.id)] = {
@@ -186,6 +197,9 @@ def job_reasons(am: ActiveModel, encoder, resume: Resume, ranking: Ranking) -> d
         for j in Job.objects.filter(pk__in=ids).values("id", "required_skills", "nice_to_have_skills")
     }
     jdocs = documents.jobs_by_id(ids)
+    cache = _section_cache(am, encoder)
+    prime_cache(cache, "resume", [(resume.pk, rdoc)])
+    prime_cache(cache, "job", [(i, d) for i, d in jdocs.items()])
     out = {}
     text = resume_text_of(rdoc)
     for i in ids:

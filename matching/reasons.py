@@ -5,19 +5,17 @@ Skills are compared after normalisation (case, punctuation, whitespace) and syno
 counts as matched when it is in the resume's skill list, or when the skill (or a synonym) appears as a
 whole phrase in the resume's text (headline, summary, experience). Sections come from the trained
 model's ``section_similarities`` when one is active, else from zero-shot cosines of the same section
-texts under the serving encoder (cached per process by text hash, so a section is encoded once).
+texts under the serving encoder (the process-wide section cache, primed from the stored section vectors).
 """
 
 from __future__ import annotations
 
 import re
-import threading
-from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from ml.embedding import text_hash
+from ml.embedding import shared_cache
 from ml.types import PEER_SECTIONS, JobDoc, ResumeDoc
 
 # alias -> canonical form (both sides already normalised with `normalise_skill`)
@@ -184,41 +182,6 @@ def resume_text_of(doc: ResumeDoc) -> str:
 
 
 # --------------------------------------------------------------------------------------- sections
-class SectionVectors:
-    """A bounded per-process LRU of encoder vectors by text hash (section texts repeat across requests)."""
-
-    def __init__(self, max_items: int = 50_000):
-        self.max_items = max_items
-        self._items: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def encode(self, encoder, texts: Sequence[str]) -> np.ndarray:
-        keys = [(encoder.version, text_hash(t)) for t in texts]
-        out: list[np.ndarray | None] = [None] * len(texts)
-        todo: dict[tuple[str, str], str] = {}
-        with self._lock:
-            for i, k in enumerate(keys):
-                v = self._items.get(k)
-                if v is not None:
-                    self._items.move_to_end(k)
-                    out[i] = v
-                elif k not in todo:
-                    todo[k] = texts[i]
-        if todo:
-            vecs = encoder.encode(list(todo.values()))
-            with self._lock:
-                for k, v in zip(todo, vecs, strict=True):
-                    self._items[k] = v
-                while len(self._items) > self.max_items:
-                    self._items.popitem(last=False)
-            fresh = dict(zip(todo, vecs, strict=True))
-            out = [v if v is not None else fresh[k] for v, k in zip(out, keys, strict=True)]
-        if not texts:
-            return np.zeros((0, encoder.dim), dtype=np.float32)
-        return np.stack(out).astype(np.float32)
-
-
-section_vectors = SectionVectors()
 
 
 def _peer_texts(job: JobDoc, resume: ResumeDoc) -> tuple[list[str], list[str]]:
@@ -232,7 +195,7 @@ def zero_shot_sections(encoder, job: JobDoc, resumes: Sequence[ResumeDoc]) -> li
     jt, _ = _peer_texts(job, resumes[0]) if resumes else ([], [])
     rts = [_peer_texts(job, r)[1] for r in resumes]
     flat = jt + [t for ts in rts for t in ts]
-    vecs = section_vectors.encode(encoder, flat)
+    vecs = shared_cache(encoder).encode(flat)  # primed from stored SectionVectors by the caller
     n = len(PEER_SECTIONS)
     jv = vecs[:n]
     out = []

@@ -37,6 +37,7 @@ from matching.filters import Filters, filter_candidates, filter_jobs
 from matching.index import LoadedIndex, load_vectors, loaded_indexes
 from matching.model_space import interaction_events
 from matching.models import DocumentVector
+from matching.section_store import prime_cache
 from matching.selectors import ActiveModel
 from matching.seniority import infer_seniority
 from ml.types import InteractionEvent, JobDoc, ResumeDoc
@@ -154,6 +155,7 @@ def _query_vector(
     """In a model space the query is embedded now, with its current interactions (fresh after every
     apply or reject); in the encoder space the stored vector is read (or embedded once and stored)."""
     if space.startswith("model:"):
+        prime_cache(am.model.cache, kind, [(obj.pk, doc)])  # its stored section vectors, not the encoder
         embed = am.model.embed_jobs if kind == DocumentVector.Kind.JOB else am.model.embed_resumes
         return np.asarray(embed([doc], interactions=events)[0], dtype=np.float32), True
     return ensure_document_vector(kind, obj, doc, space=space, encoder=encoder)
@@ -204,6 +206,8 @@ def _rerank(am: ActiveModel, query: _Query, docs: Sequence, hits: list[tuple[int
         out = [Scored(i, max(0.0, s), max(0.0, s), None, s) for i, s in hits]
     else:
         rank = am.model.rank_resumes if query.target_kind == "resume" else am.model.rank_jobs
+        # stored section vectors into the model's section cache: no encoder run for stored documents
+        prime_cache(am.model.cache, query.target_kind, [(i, d) for (i, _), d in zip(hits, docs, strict=True)])
         scores = rank(query.doc, docs, interactions=query.events)
         out = [
             Scored(i, float(scores.total[n]), nan_to_none(scores.text[n]), nan_to_none(scores.relation[n]), s)

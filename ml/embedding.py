@@ -146,10 +146,23 @@ def get_encoder() -> Encoder:
     return _singleton
 
 
+_registered: dict[str, Encoder] = {}
+
+
+def register_encoder(encoder: Encoder) -> None:
+    """Make an encoder loaded in this process (e.g. the ONNX INT8 path) resolvable by its version."""
+    with _singleton_lock:
+        _registered[encoder.version] = encoder
+
+
 def encoder_for_version(version: str) -> Encoder:
     """The encoder that produced vectors tagged ``version``; raises ValueError when it is not available here."""
     if version.startswith(HASHING_PREFIX + ":"):
         return HashingEncoder(int(version.split(":", 1)[1]))
+    with _singleton_lock:
+        known = _registered.get(version)
+    if known is not None:
+        return known
     enc = get_encoder()
     if enc.version != version:
         raise ValueError(
@@ -239,6 +252,20 @@ class EmbeddingCache:
                 while len(self._vecs) > self.max_entries:
                     self._vecs.popitem(last=False)
             return out
+
+    def missing(self, keys: Sequence[str]) -> list[str]:
+        """The text hashes among ``keys`` this cache holds no vector for."""
+        with self._lock:
+            return [k for k in keys if k not in self._vecs]
+
+    def put(self, vectors: dict[str, np.ndarray]) -> None:
+        """Add vectors computed elsewhere by the same encoder version, keyed by ``text_hash`` (e.g. read back
+        from where a worker stored them)."""
+        with self._lock:
+            self._vecs.update({k: np.asarray(v, dtype=np.float32) for k, v in vectors.items()})
+            if self.max_entries is not None:
+                while len(self._vecs) > self.max_entries:
+                    self._vecs.popitem(last=False)
 
     def absorb(self, other: EmbeddingCache) -> None:
         """Take over another cache's entries of the same encoder version (e.g. after a training run)."""

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from config.celery import app as celery_app
-from matching import embedding
+from matching import documents, embedding
 from matching.models import DocumentVector, EmbeddingMark
+from matching.section_store import section_texts
 from recruiting import services
 from workers.tasks.embedding import embed_dirty_documents
 
@@ -43,24 +44,31 @@ def _vector(resume):
     return DocumentVector.objects.get(resume_id=resume.pk)
 
 
+def _texts(resume) -> set[str]:
+    return {t for t in section_texts(documents.resume_doc(resume)) if t.strip()}
+
+
 def test_edit_re_embeds_once_and_unchanged_save_does_not(eager, hashing_encoder, candidate):
     resume = services.resume_create(
         candidate=candidate, data={"headline": "Data engineer", "skills": ["python", "spark"]}
     )
     vector = _vector(resume)
-    assert hashing_encoder.calls == 1 and len(eager) == 1
+    before = _texts(resume)
+    created = hashing_encoder.calls  # each distinct section text once: headline, skills, the whole text
+    assert created == len(before) and len(eager) == 1
     assert vector.space == f"encoder:{hashing_encoder.version}" and vector.content_hash == resume.content_hash
     assert vector.dim == 384 and abs(float((vector.as_array() ** 2).sum()) - 1.0) < 1e-5
 
     # saved unchanged: no task queued, nothing encoded, the row untouched
     services.resume_update(resume=resume, data={"headline": "Data engineer"})
-    assert hashing_encoder.calls == 1 and len(eager) == 1
+    assert hashing_encoder.calls == created and len(eager) == 1
     assert _vector(resume).updated_at == vector.updated_at
 
     # edited: embedded exactly once more, same row
     services.resume_update(resume=resume, data={"skills": ["python", "spark", "airflow"]})
     resume.refresh_from_db()
-    assert hashing_encoder.calls == 2 and len(eager) == 2
+    changed = len(_texts(resume) - before)  # only the section texts the edit changed
+    assert changed > 0 and hashing_encoder.calls == created + changed and len(eager) == 2
     again = _vector(resume)
     assert again.pk == vector.pk and again.content_hash == resume.content_hash != vector.content_hash
     assert DocumentVector.objects.filter(resume_id=resume.pk).count() == 1
@@ -70,7 +78,7 @@ def test_edit_re_embeds_once_and_unchanged_save_does_not(eager, hashing_encoder,
     embedding.mark_dirty("resume", [resume.pk])
     result = embedding.process_dirty_batch()
     assert (result.embedded, result.unchanged, result.cleared) == (0, 1, 1)
-    assert hashing_encoder.calls == 2
+    assert hashing_encoder.calls == created + changed
 
 
 def test_jobs_are_embedded_and_erasure_drops_flags(eager, hashing_encoder, make_org):

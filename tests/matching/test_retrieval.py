@@ -15,6 +15,7 @@ from matching.index.upkeep import connect_match_signals
 from matching.models import DocumentVector, ModelVersion, VectorIndex
 from matching.reasons import best_sections, normalise_skill, skill_reasons, skills_in_text
 from matching.seniority import infer_seniority
+from ml.embedding import EmbeddingCache, HashingEncoder
 from ml.network import PairScores
 from recruiting import services
 from recruiting.models import Candidate
@@ -74,6 +75,8 @@ def test_retrieve_widens_then_scans_the_pool_for_selective_filters(settings):
 # --------------------------------------------------------------------------------------- end to end
 class FakeModel:
     """Scores resumes by the reverse of their id: stage 2 must follow it, whatever stage 1 said."""
+
+    cache = EmbeddingCache(HashingEncoder())  # where serving puts the stored section vectors
 
     def rank_resumes(self, job, resumes, interactions=None):
         ids = np.array([int(r.id) for r in resumes], dtype=np.float32)

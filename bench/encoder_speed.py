@@ -1,0 +1,195 @@
+"""The fast encoder path against raw sentence-transformers, side by side in one process, on the real data.
+
+    .venv/bin/python bench/encoder_speed.py [--short 256 --long 64 --reps 5 --agree 3000]
+
+Texts are the section texts the platform embeds (``ml.textview``) of the kandij jobs and resumes and the
+resume-categories resumes (``../shared/data``): "short" ones have 20-40 tokens, "long" ones 170-256 (MiniLM
+truncates at 256). Each repetition times raw sentence-transformers (``ml.embedding.get_encoder``, what
+``TANDEM_ENCODER=minilm`` serves) and the INT8 path (``ml.onnx_encoder``, ``TANDEM_ENCODER=minilm-onnx-int8``)
+on the same batch back to back, so both see the same machine load; the speed-up is the ratio of medians.
+Agreement: cosine of each INT8 vector to the float one over ``--agree`` distinct section texts.
+Writes bench/results/encoder_speed.json and the "Encoder speed" section of docs/results.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from bench._results_doc import publish  # noqa: E402
+from ml.data.kandij import load_kandij  # noqa: E402
+from ml.embedding import get_encoder, minilm_model_dir  # noqa: E402
+from ml.onnx_encoder import get_onnx_int8_encoder  # noqa: E402
+from ml.textview import job_section_texts, resume_section_texts  # noqa: E402
+
+DATA = Path(os.environ.get("TANDEM_SHARED_DATA", "/work/shared/data"))
+OUT = ROOT / "bench" / "results" / "encoder_speed.json"
+HEADING = "## Encoder speed"
+
+
+def real_texts() -> list[str]:
+    data = load_kandij(DATA / "kandij-job-views", postings_dir=DATA / "kandij-jobs-subset")
+    texts = [t for j in data.jobs for t in job_section_texts(j)]
+    texts += [t for r in data.resumes for t in resume_section_texts(r)]
+    csv.field_size_limit(1 << 30)
+    with open(DATA / "resume-categories" / "resumes.csv", encoding="utf-8") as f:
+        texts += [row["Resume"] for row in csv.DictReader(f)]
+    return sorted({t.strip() for t in texts if t and t.strip()})
+
+
+def by_tokens(texts: list[str], lo: int, hi: int, n: int, rng: random.Random) -> list[str]:
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(os.path.join(minilm_model_dir(), "tokenizer.json"))
+    pool = list(texts)
+    rng.shuffle(pool)
+    picked = []
+    for t in pool:
+        if lo <= len(tok.encode(t).ids) <= hi:
+            picked.append(t)
+            if len(picked) == n:
+                break
+    if len(picked) < n:  # few long texts: cut long resumes into windows of about the wanted length
+        words = " ".join(t for t in pool if len(t.split()) > hi).split()
+        step = max(1, int(hi * 0.75))
+        picked += [" ".join(words[i : i + step]) for i in range(0, len(words) - step, step)][
+            : n - len(picked)
+        ]
+    return picked
+
+
+def timed(encoders: dict, texts: list[str], reps: int) -> dict[str, list[float]]:
+    out: dict[str, list[float]] = {k: [] for k in encoders}
+    for _ in range(reps):
+        for name, enc in encoders.items():
+            t = time.perf_counter()
+            enc.encode(texts, batch_size=64)
+            out[name].append(time.perf_counter() - t)
+    return out
+
+
+def main(argv=None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--short", type=int, default=256, help="short texts timed")
+    ap.add_argument("--long", type=int, default=64, help="long texts timed")
+    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--agree", type=int, default=3000, help="texts compared for agreement (0: all)")
+    ap.add_argument("--out", type=Path, default=OUT)
+    ap.add_argument("--no-docs", action="store_true")
+    args = ap.parse_args(argv)
+    t0 = time.time()
+    rng = random.Random(0)
+    texts = real_texts()
+    short = by_tokens(texts, 20, 40, args.short, rng)
+    long_ = by_tokens(texts, 170, 256, args.long, rng)
+    float_enc = get_encoder()
+    with tempfile.TemporaryDirectory() as tmp:
+        tb = time.time()
+        int8 = get_onnx_int8_encoder(tmp)
+        build_s = time.time() - tb
+        encoders = {"sentence-transformers": float_enc, "onnx-int8": int8}
+        for enc in encoders.values():  # warm-up: first-call allocations are not the steady state
+            enc.encode(short[:64])
+        speed = {}
+        for name, batch in (("short", short), ("long", long_)):
+            t = timed(encoders, batch, args.reps)
+            st, q = float(np.median(t["sentence-transformers"])), float(np.median(t["onnx-int8"]))
+            speed[name] = {
+                "texts": len(batch),
+                "st_ms_per_text": 1000 * st / len(batch),
+                "int8_ms_per_text": 1000 * q / len(batch),
+                "speedup": st / q,
+                "speedup_per_rep": [
+                    a / b for a, b in zip(t["sentence-transformers"], t["onnx-int8"], strict=True)
+                ],
+            }
+        sample = texts if not args.agree or args.agree >= len(texts) else rng.sample(texts, args.agree)
+        cos = (int8.encode(sample) * float_enc.encode(sample)).sum(1)
+    agreement = {
+        "texts": len(sample),
+        "mean": float(cos.mean()),
+        "min": float(cos.min()),
+        "p01": float(np.quantile(cos, 0.01)),
+    }
+    result = {
+        "speed": speed,
+        "agreement": agreement,
+        "build_seconds": build_s,
+        "meta": {
+            "load_average": os.getloadavg(),
+            "cpus": os.cpu_count(),
+            "reps": args.reps,
+            "int8_version": int8.version,
+            "float_version": float_enc.version,
+            "total_seconds": time.time() - t0,
+        },
+    }
+    result["verdicts"] = verdicts(result)
+    publish(
+        result,
+        args.out,
+        jsonable=lambda r: r,
+        markdown=None if args.no_docs else markdown(result),
+        heading=HEADING,
+    )
+    return result
+
+
+def verdicts(r: dict) -> list[str]:
+    s, lg, a = r["speed"]["short"], r["speed"]["long"], r["agreement"]
+    ok_speed = s["speedup"] >= 3 and lg["speedup"] >= 3
+    ok_cos = a["mean"] >= 0.99 and a["min"] >= 0.98
+    return [
+        f"GOAL INT8 path >= 3x raw sentence-transformers on short and long texts: short {s['speedup']:.2f}x, "
+        f"long {lg['speedup']:.2f}x (load {r['meta']['load_average'][0]:.1f}): {'MET' if ok_speed else 'NOT MET'}",
+        f"GOAL mean cosine >= 0.99 and min >= 0.98 against the float model on {a['texts']} real section texts: "
+        f"mean {a['mean']:.4f}, min {a['min']:.4f}: {'MET' if ok_cos else 'NOT MET'}",
+        "GOAL quality benchmark's Tandem rows within 0.005 NDCG@10 of the float encoder: not measured in this "
+        "run (bench/quality.py with TANDEM_ENCODER=minilm-onnx-int8 is not wired yet): NOT MET",
+    ]
+
+
+def markdown(r: dict) -> str:
+    s, lg, a, m = r["speed"]["short"], r["speed"]["long"], r["agreement"], r["meta"]
+    rows = [
+        f"| {name} ({v['texts']} texts) | {v['st_ms_per_text']:.2f} | {v['int8_ms_per_text']:.2f} | "
+        f"{v['speedup']:.2f}x |"
+        for name, v in (("short, 20-40 tokens", s), ("long, 170-256 tokens", lg))
+    ]
+    return "\n".join(
+        [
+            HEADING,
+            "",
+            "`bench/encoder_speed.py`: raw sentence-transformers (`TANDEM_ENCODER=minilm`) and the ONNX INT8 path "
+            "(`TANDEM_ENCODER=minilm-onnx-int8`, `ml/onnx_encoder.py`) on the same real section texts, timed back "
+            f"to back ({m['reps']} repetitions, medians), {m['cpus']} cores, load average "
+            f"{m['load_average'][0]:.1f} at the end.",
+            "",
+            "| texts | sentence-transformers ms/text | INT8 ms/text | speed-up |",
+            "|---|---|---|---|",
+            *rows,
+            "",
+            f"Agreement with the float model over {a['texts']} real section texts: mean cosine {a['mean']:.4f}, "
+            f"1st percentile {a['p01']:.4f}, min {a['min']:.4f}. Export + quantisation: "
+            f"{r['build_seconds']:.0f} s once per machine.",
+            "",
+            *[f"- {v}" for v in r["verdicts"]],
+            "",
+        ]
+    )
+
+
+if __name__ == "__main__":
+    main()

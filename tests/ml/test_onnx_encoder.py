@@ -1,0 +1,62 @@
+"""The ONNX INT8 encoder path: built once from the local float weights, close to the float encoder, versioned."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from ml.embedding import encoder_for_version
+from ml.onnx_encoder import ONNX_INT8_SUFFIX, _length_batches, get_onnx_int8_encoder, onnx_int8_path
+
+TEXTS = [
+    "Senior Python developer with Django, PostgreSQL and Celery experience",
+    "Registered nurse, intensive care unit, night shifts",
+    "Data analyst: SQL, Excel, Tableau dashboards for the sales team " * 12,  # a long text (~200 tokens)
+    "Java",
+]
+
+
+@pytest.fixture(scope="module")
+def int8(tmp_path_factory):
+    return get_onnx_int8_encoder(str(tmp_path_factory.mktemp("encoders")))
+
+
+@pytest.mark.timeout(600)
+def test_int8_vectors_stay_close_to_the_float_encoder(int8, minilm):
+    got = int8.encode(TEXTS)
+    ref = minilm.encode(TEXTS)
+    cos = (got * ref).sum(1)
+    assert got.dtype == np.float32 and got.shape == ref.shape
+    assert np.allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
+    assert cos.min() >= 0.97, cos  # INT8 weights move a vector a little, never to another meaning
+    # order of the batch does not change a vector (length-sorted batches are put back in place)
+    again = int8.encode(TEXTS[::-1])[::-1]
+    assert np.allclose(again, got, atol=1e-4)
+
+
+def test_int8_vectors_carry_their_own_version(int8, minilm):
+    assert int8.version == minilm.version + ONNX_INT8_SUFFIX
+    assert encoder_for_version(int8.version) is int8  # a model trained on INT8 vectors loads with it
+    assert os.path.exists(onnx_int8_path(int8_model_dir(), os.path.dirname(int8.path)))
+
+
+def test_empty_text_is_a_zero_vector(int8):
+    out = int8.encode(["", "   ", "Welder"])
+    assert not out[:2].any() and out[2].any()
+
+
+def test_length_batches_cover_every_row_once_and_bound_padding():
+    lengths = np.array([5, 250, 12, 250, 7, 30, 250])
+    batches = _length_batches(lengths, batch_size=4)
+    flat = np.concatenate(batches)
+    assert sorted(flat.tolist()) == list(range(len(lengths)))
+    for b in batches:
+        assert len(b) <= 4 and len(b) * lengths[b].max() <= max(8192, lengths[b].max())
+
+
+def int8_model_dir() -> str:
+    from ml.embedding import minilm_model_dir
+
+    return minilm_model_dir()
