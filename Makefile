@@ -15,7 +15,7 @@ export TOKENIZERS_PARALLELISM := false
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/tandem
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/1
 
-.PHONY: install services demo test lint bench-quality bench-training bench-serving clean
+.PHONY: install services demo test lint bench-quality bench-training bench-serving bench-load clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -51,6 +51,9 @@ bench-quality: install
 
 bench-training: install services
 	$(PY) bench/training_scale.py
+
+bench-load: install
+	$(PY) bench/load.py
 
 bench-serving: install services
 	$(PY) bench/serving.py

@@ -4,7 +4,10 @@ Queues (routed by task module, see CELERY_TASK_ROUTES): embedding, training, sco
 Beat (CELERY_BEAT_SCHEDULE): the nightly retrain chain and the embedding sweep.
 """
 
+import logging
 import os
+import time
+from collections.abc import Callable
 
 from celery import Celery
 
@@ -22,3 +25,31 @@ app.autodiscover_tasks(
 def runs_eagerly() -> bool:
     """True when tasks run inside the calling process (`make demo`): no broker, no Redis needed."""
     return bool(app.conf.task_always_eager)
+
+
+log = logging.getLogger(__name__)
+_broker_down_until = 0.0
+
+
+def publish(send: Callable[[], object], *, what: str) -> bool:
+    """Queue a task without making the caller wait on the broker: `send` publishes with the broker's short
+    timeouts and one quick retry (CELERY_BROKER_CONNECTION_TIMEOUT, socket timeouts, the publish retry policy).
+    False, logged, when the broker is unreachable, and for BROKER_DOWN_RETRY_SECONDS after a failure without
+    trying. Every caller has a durable record that the beat re-sends (dirty flags, queued rows), so a write
+    that committed never reports failure because a message could not be sent."""
+    global _broker_down_until
+    if runs_eagerly():
+        send()
+        return True
+    if time.monotonic() < _broker_down_until:
+        log.info("broker down recently; %s left for the beat", what)
+        return False
+    try:
+        send()
+    except Exception as exc:  # kombu OperationalError, redis errors, OSError: all mean "not sent"
+        from django.conf import settings
+
+        _broker_down_until = time.monotonic() + float(getattr(settings, "BROKER_DOWN_RETRY_SECONDS", 5.0))
+        log.warning("could not queue %s (%s: %s); the beat re-sends it", what, type(exc).__name__, exc)
+        return False
+    return True

@@ -4,6 +4,7 @@ DRF already names fields for serializer errors; this adds the same shape for Dja
 ValidationError raised in services, so a service can refuse input without knowing about HTTP.
 """
 
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import exceptions
 from rest_framework.response import Response
@@ -11,6 +12,10 @@ from rest_framework.views import exception_handler
 
 
 def api_exception_handler(exc, context) -> Response | None:
+    if isinstance(exc, RequestDataTooBig):  # Django's own body limit: JSON 413, not an HTML 400 page
+        return Response({"detail": "The request body is too large."}, status=413)
+    if isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+        return Response({"detail": str(exc) or "Too many form fields."}, status=400)
     if isinstance(exc, DjangoValidationError):
         if hasattr(exc, "message_dict"):
             exc = exceptions.ValidationError(exc.message_dict)

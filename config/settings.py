@@ -28,6 +28,19 @@ SECRET_KEY = os.environ.get("SECRET_KEY", "tandem-local-development-key-change-m
 DEBUG = env_bool("DEBUG", True)
 ALLOWED_HOSTS = [h for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h]
 
+# HTTPS behind a TLS-terminating proxy: on by default when DEBUG is off (`check --deploy` clean); a deployment
+# without TLS sets SECURE_SSL=0. The proxy must set X-Forwarded-Proto.
+SECURE_SSL = env_bool("SECURE_SSL", not DEBUG)
+SECURE_SSL_REDIRECT = SECURE_SSL
+SESSION_COOKIE_SECURE = SECURE_SSL
+CSRF_COOKIE_SECURE = SECURE_SSL
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000 if SECURE_SSL else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", SECURE_SSL)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", SECURE_SSL)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if SECURE_SSL else None
+# The probes answer over plain HTTP too (a load balancer checks the process directly).
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -45,6 +58,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.dependencies.DependencyGuardMiddleware",  # JSON 503 + Retry-After when PostgreSQL/Redis is down
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -83,6 +97,17 @@ DATABASES = {
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Fail fast: a stopped or frozen server costs a connect timeout (libpq's floor is 2 s), a runaway query
+    # the statement timeout; then the request answers 503 (config.dependencies), never hangs to a worker kill.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "connect_timeout": env_int("DATABASE_CONNECT_TIMEOUT", 2),
+            "options": f"-c statement_timeout={env_int('DATABASE_STATEMENT_TIMEOUT_MS', 60000)}",
+        }
+    )
+DATABASE_DOWN_RETRY_SECONDS = float(os.environ.get("DATABASE_DOWN_RETRY_SECONDS", "2"))
+DEPENDENCY_RETRY_AFTER_SECONDS = env_int("DEPENDENCY_RETRY_AFTER_SECONDS", 5)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 LANGUAGE_CODE = "en-us"
@@ -95,9 +120,21 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 
 # Uploads: resumes above this size get a 413 before they are parsed.
 RESUME_UPLOAD_MAX_BYTES = env_int("RESUME_UPLOAD_MAX_BYTES", 5 * 1024 * 1024)
+# Uploaded resumes are parsed in a child process with these limits (recruiting.parsing.sandbox); over any of
+# them the upload gets a 413 naming the limit. A DOCX's inflated parts, paragraphs; a PDF's pages.
+UPLOAD_PARSE_ISOLATED = env_bool("UPLOAD_PARSE_ISOLATED", True)
+UPLOAD_PARSE_MEMORY_MB = env_int("UPLOAD_PARSE_MEMORY_MB", 768)
+UPLOAD_PARSE_CPU_SECONDS = env_int("UPLOAD_PARSE_CPU_SECONDS", 10)
+UPLOAD_PARSE_WALL_SECONDS = float(os.environ.get("UPLOAD_PARSE_WALL_SECONDS", "20"))
+UPLOAD_MAX_UNCOMPRESSED_BYTES = env_int("UPLOAD_MAX_UNCOMPRESSED_BYTES", 20 * 1024 * 1024)
+UPLOAD_MAX_PARAGRAPHS = env_int("UPLOAD_MAX_PARAGRAPHS", 20_000)
+UPLOAD_MAX_PAGES = env_int("UPLOAD_MAX_PAGES", 50)
 # Bulk imports (API) above this size are refused.
 IMPORT_UPLOAD_MAX_BYTES = env_int("IMPORT_UPLOAD_MAX_BYTES", 50 * 1024 * 1024)
-DATA_UPLOAD_MAX_MEMORY_SIZE = max(RESUME_UPLOAD_MAX_BYTES, 10 * 1024 * 1024)
+# JSON bodies (config.parsers.BoundedJSONParser): larger is a 413; deeper nesting a 400. Form fields alike.
+JSON_BODY_MAX_BYTES = env_int("JSON_BODY_MAX_BYTES", 2 * 1024 * 1024)
+JSON_MAX_DEPTH = env_int("JSON_MAX_DEPTH", 20)
+DATA_UPLOAD_MAX_MEMORY_SIZE = JSON_BODY_MAX_BYTES
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 # Model artifacts go through Django's storage API, so several worker machines can share
@@ -120,6 +157,11 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": [
+        "config.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": env_int("API_PAGE_SIZE", 50),
     "DEFAULT_FILTER_BACKENDS": [
@@ -128,7 +170,21 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "config.exceptions.api_exception_handler",
+    # client address for throttling: REMOTE_ADDR, or the one X-Forwarded-For entry the proxy adds
+    "NUM_PROXIES": env_int("NUM_PROXIES", 0) or None,
+    # \u-escaped output: an error message quoting a lone surrogate from the input still encodes.
+    "UNICODE_JSON": False,
 }
+
+# Rate limits (config.throttling, counted in Redis, failing open): "<count>/<second|minute|hour>".
+THROTTLE_RATES = {
+    "signin": os.environ.get("THROTTLE_SIGNIN_RATE", "20/minute"),  # per client address
+    "scoring": os.environ.get("THROTTLE_SCORING_RATE", "600/minute"),  # per user: ranked matches, scores
+}
+# After this many wrong passwords for one username within the window, it is locked until the window ends.
+SIGNIN_LOCKOUT_FAILURES = env_int("SIGNIN_LOCKOUT_FAILURES", 10)
+SIGNIN_LOCKOUT_SECONDS = env_int("SIGNIN_LOCKOUT_SECONDS", 900)
+INVITATION_TTL_DAYS = env_int("INVITATION_TTL_DAYS", 7)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Tandem API",
@@ -136,6 +192,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "config.schema.add_generic_responses",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "JobStatusEnum": "recruiting.models.Job.Status",
         "ModelVersionStatusEnum": "matching.models.ModelVersion.Status",
@@ -159,7 +219,22 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 6 * 3600),
     "unacked_restore_interval": env_int("CELERY_UNACKED_RESTORE_INTERVAL", 10),
     "unacked_restore_throttle": env_int("CELERY_UNACKED_RESTORE_THROTTLE", 10),
+    # Fail fast: a frozen or refusing Redis costs a publisher about a second, not 30 s (a PATCH hung in
+    # send_task) or 19 s of retries. Longer than kombu's 1 s BRPOP poll, so workers are unaffected.
+    "socket_timeout": float(os.environ.get("CELERY_BROKER_SOCKET_TIMEOUT", "2")),
+    "socket_connect_timeout": float(os.environ.get("CELERY_BROKER_CONNECT_TIMEOUT", "1")),
 }
+CELERY_BROKER_CONNECTION_TIMEOUT = float(os.environ.get("CELERY_BROKER_CONNECT_TIMEOUT", "1"))
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
+# After a failed publish, a process leaves the broker alone this long (config.celery.publish).
+BROKER_DOWN_RETRY_SECONDS = float(os.environ.get("BROKER_DOWN_RETRY_SECONDS", "5"))
+# The patient Redis client (training lock, debounce flags): bounded too.
+REDIS_LOCK_SOCKET_TIMEOUT = float(os.environ.get("REDIS_LOCK_SOCKET_TIMEOUT", "3"))
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "workers.tasks.embedding.*": {"queue": "embedding"},
@@ -171,6 +246,11 @@ CELERY_TASK_ROUTES = {
 # whose queued task was lost. NIGHTLY_RETRAIN_CRON is a 5-field cron line: "minute hour day month weekday".
 NIGHTLY_RETRAIN_CRON = os.environ.get("NIGHTLY_RETRAIN_CRON", "0 3 * * *")
 EMBEDDING_SWEEP_SECONDS = env_int("EMBEDDING_SWEEP_SECONDS", 600)
+# After an erasure, the indexes of its kind are rewritten without it this many seconds later (one rewrite for
+# a burst of erasures) and the section-embedding cache file is dropped (matching.erasure).
+COMPACTION_DELAY_SECONDS = env_int("COMPACTION_DELAY_SECONDS", 10)
+# Re-sends the embedding work of documents flagged while the broker was unreachable (the flags are the outbox).
+EMBEDDING_RESEND_SECONDS = env_int("EMBEDDING_RESEND_SECONDS", 30)
 
 
 def _crontab(line: str):
@@ -193,6 +273,10 @@ CELERY_BEAT_SCHEDULE = {
     "nightly-retrain": {
         "task": "workers.tasks.training.nightly_retrain",
         "schedule": _crontab(NIGHTLY_RETRAIN_CRON),
+    },
+    "embedding-resend": {
+        "task": "workers.tasks.embedding.embed_dirty_documents",
+        "schedule": float(EMBEDDING_RESEND_SECONDS),
     },
     "embedding-sweep": {
         "task": "workers.tasks.embedding.embed_dirty_documents",

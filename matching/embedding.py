@@ -24,18 +24,19 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from config.celery import runs_eagerly
+from config.celery import publish, runs_eagerly
 from matching import model_space, selectors
 from matching.documents import docs_with_hashes, document_kind
 from matching.encoders import current_encoder, encoder_space
 from matching.models import DocumentVector, EmbeddingMark
-from matching.redis_client import redis_client
+from matching.redis_client import ResilientRedis, redis_client
 from matching.section_store import encode_sections, prime_cache, store_sections
 from matching.vector_store import replace_vectors
 from ml.embedding import EmbeddingCache
 from recruiting.models import Job, Resume
 
 log = logging.getLogger(__name__)
+_debounce = ResilientRedis(log)  # the queued flag: fail fast, the dirty flags are the durable record
 
 KIND_MODELS = {"job": Job, "resume": Resume}
 QUEUED_FLAG_KEY = "tandem:embedding:queued"
@@ -98,15 +99,16 @@ def request_embedding() -> None:
     if runs_eagerly():  # in-process (the demo): nothing to debounce, no Redis needed
         embed_dirty_documents.delay()
         return
+    client = _debounce.get()
+    if client is None:  # Redis failed a moment ago: the flags stay set and the beat re-sends them
+        return
     try:
-        if not redis_client().set(QUEUED_FLAG_KEY, "1", nx=True, ex=QUEUED_FLAG_TTL):
+        if not client.set(QUEUED_FLAG_KEY, "1", nx=True, ex=QUEUED_FLAG_TTL):
             return
-    except Exception:  # Redis unavailable: still try to queue
-        log.warning("embedding debounce flag unavailable", exc_info=True)
-    try:
-        embed_dirty_documents.delay()
-    except Exception:
-        log.warning("could not queue embedding; the sweep will pick the flagged documents up", exc_info=True)
+    except Exception as exc:  # Redis unavailable: the flags stay set and the beat re-sends them
+        _debounce.failed("debounce flag", exc)
+        return
+    publish(embed_dirty_documents.delay, what="embedding")
 
 
 def clear_request_flag() -> None:

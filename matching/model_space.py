@@ -27,6 +27,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 
+from config.celery import publish
 from matching import selectors
 from matching.documents import docs_with_hashes
 from matching.encoders import model_space
@@ -166,7 +167,9 @@ def on_model_activated(sender, version_id=None, **kwargs) -> None:
         # The task module calls into this one, so the task is imported where it is queued.
         from workers.tasks.training import write_model_space
 
-        transaction.on_commit(lambda: write_model_space.delay(version_id))
+        transaction.on_commit(
+            lambda: publish(lambda: write_model_space.delay(version_id), what=f"model space of {version_id}")
+        )
 
 
 def write_active_space(version_id: int) -> dict[str, int] | None:

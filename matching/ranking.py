@@ -84,7 +84,9 @@ def _cache_key(
 ) -> str:
     """Zero-shot answers are keyed by the encoder, so an encoder change never serves old vectors' answers."""
     tag = am.tag if am.model is not None else "zs-" + hashlib.sha1(encoder.version.encode()).hexdigest()[:10]
-    params = {"k": k, **f.as_key(), "h": anchor.content_hash}
+    # The anchor's newest interaction is in the key: a reject or an application recorded while Redis missed the
+    # invalidation changes the key, so the stale entry is never served (it expires on its own).
+    params = {"k": k, **f.as_key(), "h": anchor.content_hash, "i": selectors.latest_interaction_id(anchor)}
     return cache.make_key(tag, endpoint, anchor.pk, selectors.cache_scope(user), params)
 
 

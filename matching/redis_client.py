@@ -27,7 +27,8 @@ def redis_client() -> redis.Redis:
     """The process's client for REDIS_URL (locks, flags)."""
     global _client
     if _client is None:
-        _client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=10, socket_connect_timeout=5)
+        timeout = float(getattr(settings, "REDIS_LOCK_SOCKET_TIMEOUT", 3.0))
+        _client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=timeout, socket_connect_timeout=1)
     return _client
 
 

@@ -18,7 +18,7 @@ from matching.models import EmbeddingMark, ModelVersion
 from matching.seniority import infer_seniority
 from matching.training.artifacts import load_version_model
 from recruiting import selectors as rsel
-from recruiting.models import Job, Resume
+from recruiting.models import Interaction, Job, Resume
 
 log = logging.getLogger(__name__)
 
@@ -152,6 +152,15 @@ def job_rows(job_ids: list[int]) -> dict[int, dict]:
         }
         for r in rows
     }
+
+
+def latest_interaction_id(document: Job | Resume) -> int:
+    """The id of the newest interaction on a job or a resume (0 when none): one indexed lookup."""
+    field = "job_id" if isinstance(document, Job) else "resume_id"
+    latest = (
+        Interaction.objects.filter(**{field: document.pk}).order_by("-pk").values_list("pk", flat=True)[:1]
+    )
+    return next(iter(latest), 0)
 
 
 def all_exist(model: type[Model], ids: list[int]) -> bool:

@@ -7,13 +7,54 @@ widen it: `?organization=<other org>` on /api/jobs/ returns an empty page, not a
 from __future__ import annotations
 
 import json
+from datetime import UTC
 
 import django_filters
+from django import forms
 from django.db.models import F, Q, QuerySet, TextField
 from django.db.models.functions import Cast
+from django_filters.fields import IsoDateTimeField, RangeField
+from django_filters.widgets import DateRangeWidget
 from rest_framework.filters import OrderingFilter
 
 from recruiting.models import Candidate, Interaction, Job, Resume
+
+
+class UtcIsoDateTimeField(IsoDateTimeField):
+    """An ISO 8601 date-time turned into UTC: PostgreSQL refuses offsets beyond +-15:59 (a 500 before)."""
+
+    def to_python(self, value):
+        parsed = super().to_python(value)
+        if parsed is None or parsed.tzinfo is None:
+            return parsed
+        try:
+            return parsed.astimezone(UTC)
+        except OverflowError as exc:  # the offset moves it past year 1 or 9999
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from exc
+
+
+class UtcIsoDateTimeRangeField(RangeField):
+    widget = DateRangeWidget
+
+    def __init__(self, *args, **kwargs):
+        super().__init__((UtcIsoDateTimeField(), UtcIsoDateTimeField()), *args, **kwargs)
+
+
+class DateTimeRangeFilter(django_filters.IsoDateTimeFromToRangeFilter):
+    """`?created_after=&created_before=` in ISO 8601, any UTC offset."""
+
+    field_class = UtcIsoDateTimeRangeField
+
+
+class IdFilter(django_filters.NumberFilter):
+    """An object id: ASCII digits within a bigint (`²` or a 5,000-digit number was a 500 before)."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", 2**63 - 1)
+        super().__init__(*args, **kwargs)
 
 
 class StableOrderingFilter(OrderingFilter):
@@ -58,8 +99,8 @@ class JobFilter(django_filters.FilterSet):
     employment_type = django_filters.MultipleChoiceFilter(choices=Job.EmploymentType.choices)
     location = django_filters.CharFilter(lookup_expr="icontains")
     employer = django_filters.CharFilter(lookup_expr="icontains")
-    organization = django_filters.NumberFilter(field_name="organization_id")
-    created = django_filters.IsoDateTimeFromToRangeFilter(field_name="created_at")
+    organization = IdFilter(field_name="organization_id")
+    created = DateTimeRangeFilter(field_name="created_at")
     skill = django_filters.CharFilter(
         method="filter_skill",
         label="Comma-separated skills, each required or nice-to-have (case-insensitive, exact element)",
@@ -80,11 +121,11 @@ class JobFilter(django_filters.FilterSet):
 
 
 class CandidateFilter(django_filters.FilterSet):
-    organization = django_filters.NumberFilter(field_name="organization_id")
+    organization = IdFilter(field_name="organization_id")
     external_id = django_filters.CharFilter()
     email = django_filters.CharFilter(lookup_expr="iexact")
     name = django_filters.CharFilter(field_name="full_name", lookup_expr="icontains")
-    created = django_filters.IsoDateTimeFromToRangeFilter(field_name="created_at")
+    created = DateTimeRangeFilter(field_name="created_at")
 
     class Meta:
         model = Candidate
@@ -92,11 +133,11 @@ class CandidateFilter(django_filters.FilterSet):
 
 
 class ResumeFilter(django_filters.FilterSet):
-    candidate = django_filters.NumberFilter(field_name="candidate_id")
+    candidate = IdFilter(field_name="candidate_id")
     skill = django_filters.CharFilter(
         method="filter_skill", label="Comma-separated skills, all present (case-insensitive, exact element)"
     )
-    created = django_filters.IsoDateTimeFromToRangeFilter(field_name="created_at")
+    created = DateTimeRangeFilter(field_name="created_at")
 
     class Meta:
         model = Resume
@@ -107,10 +148,10 @@ class ResumeFilter(django_filters.FilterSet):
 
 
 class InteractionFilter(django_filters.FilterSet):
-    job = django_filters.NumberFilter(field_name="job_id")
-    resume = django_filters.NumberFilter(field_name="resume_id")
+    job = IdFilter(field_name="job_id")
+    resume = IdFilter(field_name="resume_id")
     kind = django_filters.MultipleChoiceFilter(choices=Interaction.Kind.choices)
-    created = django_filters.IsoDateTimeFromToRangeFilter(field_name="created_at")
+    created = DateTimeRangeFilter(field_name="created_at")
 
     class Meta:
         model = Interaction

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
@@ -21,8 +22,10 @@ from django.http import Http404
 
 from recruiting import selectors, services
 from recruiting.models import Candidate, Organization, Resume
+from recruiting.parsing.limits import ParseLimits
 from recruiting.parsing.parsed import ParsedResume
 from recruiting.parsing.resume import parse_resume
+from recruiting.parsing.sandbox import SandboxLimits, parse_resume_isolated
 
 
 @dataclass(frozen=True)
@@ -47,7 +50,9 @@ def organization_by_ref(*, user: AbstractBaseUser, ref: str | int) -> Organizati
     """One of the user's organizations by id or slug; 404 naming `organization` for any other."""
     orgs = selectors.organizations_of(user)
     text = str(ref).strip()
-    org = orgs.filter(pk=int(text)).first() if text.isdigit() else orgs.filter(slug=text).first()
+    # ASCII digits only ("²".isdigit() is true and int() refuses it) and within a bigint; else a slug.
+    as_id = text.isascii() and text.isdigit() and len(text) <= 18
+    org = orgs.filter(pk=int(text)).first() if as_id else orgs.filter(slug=text[:80]).first()
     if org is None:
         raise Http404({"organization": ["No such organization among yours."]})
     return org
@@ -79,14 +84,40 @@ def resume_upload(
     target = upload_target(
         user=user, candidate_id=candidate_id, organization_ref=organization_ref, candidate_fields=new_fields
     )
-    parsed = parse_resume(content, filename=filename, content_type=content_type)
+    parsed = parse_upload(content, filename=filename, content_type=content_type)
     file_name = PurePath(filename or "resume").name[-200:] or "resume"
     with transaction.atomic():
         candidate = target.candidate or _candidate_create_from_upload(target, parsed)
         resume = resume_create_from_parsed(
             candidate=candidate, parsed=parsed, content=content, file_name=file_name, external_id=external_id
         )
+        if target.candidate is None:  # remember what the file supplied, so erasing the resume erases it
+            supplied = {
+                key: value
+                for key, value in (("full_name", candidate.full_name), ("email", candidate.email))
+                if value and not target.candidate_fields.get(key)
+            }
+            Resume.objects.filter(pk=resume.pk).update(parsed_contact=supplied)
     return UploadedResume(resume=resume, parsed=parsed, candidate_created=target.candidate is None)
+
+
+def parse_upload(content: bytes, *, filename: str, content_type: str):
+    """An uploaded file parsed under the upload limits: in a limited child process (UPLOAD_PARSE_ISOLATED,
+    the default), else in this process with the structure limits only."""
+    parse_limits = ParseLimits(
+        max_uncompressed_bytes=settings.UPLOAD_MAX_UNCOMPRESSED_BYTES,
+        max_paragraphs=settings.UPLOAD_MAX_PARAGRAPHS,
+        max_pages=settings.UPLOAD_MAX_PAGES,
+    )
+    if not settings.UPLOAD_PARSE_ISOLATED:
+        return parse_resume(content, filename=filename, content_type=content_type, limits=parse_limits)
+    limits = SandboxLimits(
+        memory_bytes=settings.UPLOAD_PARSE_MEMORY_MB * 1024 * 1024,
+        cpu_seconds=settings.UPLOAD_PARSE_CPU_SECONDS,
+        wall_seconds=settings.UPLOAD_PARSE_WALL_SECONDS,
+        parse=parse_limits,
+    )
+    return parse_resume_isolated(content, filename=filename, content_type=content_type, limits=limits)
 
 
 def upload_target(

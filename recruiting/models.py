@@ -6,12 +6,19 @@ import hashlib
 import json
 
 from django.conf import settings
+from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
 from ml.types import INTERACTION_STRENGTH
-from recruiting.validators import validate_education, validate_experience, validate_string_list
+from recruiting.validators import (
+    MAX_FULL_TEXT_CHARS,
+    MAX_TEXT_CHARS,
+    validate_education,
+    validate_experience,
+    validate_string_list,
+)
 
 # The field lists of each document, defined once: services assign only the writable fields, the API
 # serializers, the bulk import columns and the admin are derived from them. Order is the API's order.
@@ -103,6 +110,31 @@ class Membership(models.Model):
         constraints = [models.UniqueConstraint(fields=["user", "organization"], name="uniq_membership")]
 
 
+class Invitation(models.Model):
+    """An organization admin's invitation to join with a role; the invited user accepts it with its code.
+
+    Only a digest of the code is stored: the code is shown once, to the admin who creates it, who hands it
+    over out of band. Nobody is added to an organization without accepting, and no username is looked up.
+    """
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="invitations")
+    role = models.CharField(max_length=20, choices=Membership.Role.choices, default=Membership.Role.RECRUITER)
+    code_digest = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    accepted_at = models.DateTimeField(null=True, blank=True)
+
+    @staticmethod
+    def digest(code: str) -> str:
+        return hashlib.sha256(code.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 class Candidate(TimeStamped):
     """A person: a registered user, or someone an organization imported into its talent pool."""
 
@@ -156,7 +188,7 @@ class Job(TimeStamped):
     # The company the job is for; the owning organization may recruit for several employers.
     # db_default keeps raw inserts (COPY in the benchmarks) that leave the column out valid.
     employer = models.CharField(max_length=200, blank=True, default="", db_default="")
-    description = models.TextField(blank=True, default="")
+    description = models.TextField(blank=True, default="", validators=[MaxLengthValidator(MAX_TEXT_CHARS)])
     required_skills = models.JSONField(default=list, blank=True, validators=[validate_string_list])
     nice_to_have_skills = models.JSONField(default=list, blank=True, validators=[validate_string_list])
     location = models.CharField(max_length=200, blank=True, default="")
@@ -208,18 +240,20 @@ class Resume(TimeStamped):
     candidate = models.ForeignKey(Candidate, on_delete=models.CASCADE, related_name="resumes")
     external_id = models.CharField(max_length=200, blank=True, default="")
     headline = models.CharField(max_length=300, blank=True, default="")
-    summary = models.TextField(blank=True, default="")
+    summary = models.TextField(blank=True, default="", validators=[MaxLengthValidator(MAX_TEXT_CHARS)])
     skills = models.JSONField(default=list, blank=True, validators=[validate_string_list])
     # [{"title", "company", "location", "start", "end", "description"}]
     experience = models.JSONField(default=list, blank=True, validators=[validate_experience])
     # [{"degree", "institution", "year"}]
     education = models.JSONField(default=list, blank=True, validators=[validate_education])
-    full_text = models.TextField(blank=True, default="")
+    full_text = models.TextField(blank=True, default="", validators=[MaxLengthValidator(MAX_FULL_TEXT_CHARS)])
     source_file = models.FileField(upload_to=resume_upload_path, null=True, blank=True)
     source_file_name = models.CharField(max_length=255, blank=True, default="")
     content_hash = models.CharField(max_length=64, db_index=True, editable=False, default="")
     # What the gamed-resume detector found ([{"kind", "reason"}], empty: nothing); kept with the content
     integrity_flags = models.JSONField(default=list, blank=True, editable=False)
+    # The candidate fields (full_name, email) this resume's file supplied: erased from the candidate with it.
+    parsed_contact = models.JSONField(default=dict, blank=True, editable=False)
 
     class Meta:
         constraints = [

@@ -287,7 +287,9 @@ def resume_erase(*, resume: Resume) -> None:
         resume = Resume.objects.select_for_update().get(pk=resume.pk)
         file_name = resume.source_file.name if resume.source_file else ""
         storage = resume.source_file.storage if resume.source_file else None
+        candidate, supplied = resume.candidate, dict(resume.parsed_contact or {})
         resume.delete()
+        _erase_supplied_contact(candidate, supplied)
 
         def after_commit() -> None:
             if storage is not None and file_name:
@@ -295,6 +297,22 @@ def resume_erase(*, resume: Resume) -> None:
             signals.document_erased.send(sender=model, instance_id=pk)
 
         transaction.on_commit(after_commit)
+
+
+def _erase_supplied_contact(candidate: Candidate, supplied: dict[str, str]) -> None:
+    """Blank the candidate fields an erased resume's file supplied, unless another resume supplied them too."""
+    kept = [r.parsed_contact or {} for r in candidate.resumes.all()]
+    cleared = [
+        key
+        for key, value in supplied.items()
+        if key in ("full_name", "email")
+        and getattr(candidate, key) == value
+        and not any(other.get(key) == value for other in kept)
+    ]
+    if cleared:
+        for key in cleared:
+            setattr(candidate, key, "")
+        candidate.save(update_fields=[*cleared, "updated_at"])
 
 
 def resume_compose_text(resume: Resume) -> str:

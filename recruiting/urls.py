@@ -2,10 +2,21 @@
 
 from django.urls import path
 
-from recruiting.apis import auth, candidates, imports, interactions, jobs, organizations, resumes, uploads
+from recruiting.apis import (
+    auth,
+    candidates,
+    imports,
+    interactions,
+    invitations,
+    jobs,
+    organizations,
+    resumes,
+    uploads,
+)
 
 urlpatterns = [
     path("auth/token/", auth.TokenObtainApi.as_view(), name="auth-token"),
+    path("auth/me/", auth.MeApi.as_view(), name="auth-me"),
     path("organizations/", organizations.OrganizationListApi.as_view(), name="organization-list"),
     path(
         "organizations/<int:pk>/", organizations.OrganizationDetailApi.as_view(), name="organization-detail"
@@ -16,6 +27,22 @@ urlpatterns = [
         organizations.MemberDetailApi.as_view(),
         name="member-detail",
     ),
+    path(
+        "organizations/<int:org_pk>/invitations/",
+        invitations.InvitationListApi.as_view(),
+        name="invitation-list",
+    ),
+    path(
+        "organizations/<int:org_pk>/invitations/<int:pk>/",
+        invitations.InvitationDetailApi.as_view(),
+        name="invitation-detail",
+    ),
+    path(
+        "organizations/<int:org_pk>/leave/",
+        invitations.OrganizationLeaveApi.as_view(),
+        name="organization-leave",
+    ),
+    path("invitations/accept/", invitations.InvitationAcceptApi.as_view(), name="invitation-accept"),
     path("jobs/", jobs.JobListApi.as_view(), name="job-list"),
     path("jobs/<int:pk>/", jobs.JobDetailApi.as_view(), name="job-detail"),
     path("candidates/", candidates.CandidateListApi.as_view(), name="candidate-list"),

@@ -17,6 +17,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.throttling import ScoringThrottle
 from matching import pair_scores, ranking, selectors
 from matching.filters import EXCLUDE_KINDS, SENIORITIES, Filters
 from recruiting.apis.resumes import IntegrityFlagSerializer
@@ -66,8 +67,8 @@ def _parse_query(request) -> tuple[int, Filters]:
 
 
 class ScoreInputSerializer(serializers.Serializer):
-    job = serializers.IntegerField(required=False, min_value=1)
-    resume = serializers.IntegerField(required=False, min_value=1)
+    job = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+    resume = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
     job_text = serializers.CharField(required=False, max_length=50_000, trim_whitespace=True)
     resume_text = serializers.CharField(required=False, max_length=50_000, trim_whitespace=True)
 
@@ -136,11 +137,11 @@ class JobItemSerializer(ReasonsMixin):
 class RetrievalInfoSerializer(serializers.Serializer):
     space = serializers.CharField()
     backend = serializers.CharField()
-    generation = serializers.IntegerField()
-    indexed = serializers.IntegerField()
+    generation = serializers.IntegerField(allow_null=True, help_text="Staff only (null for others).")
+    indexed = serializers.IntegerField(allow_null=True, help_text="Staff only: platform-wide count.")
     reranked = serializers.IntegerField()
     embedded_query = serializers.BooleanField()
-    pending_embeddings = serializers.IntegerField()
+    pending_embeddings = serializers.IntegerField(allow_null=True, help_text="Staff only.")
     timings_ms = serializers.DictField(
         child=serializers.FloatField(), help_text="Server time per stage when the answer was computed."
     )
@@ -195,7 +196,20 @@ _MATCH_PARAMS = [
 
 
 # --------------------------------------------------------------------------------------- views
+PLATFORM_WIDE_FIELDS = ("indexed", "generation", "pending_embeddings")
+
+
+def _for_viewer(body: dict, user) -> dict:
+    """Platform-wide counts (the whole index, every organization's pending work) only for staff."""
+    if user.is_staff or user.is_superuser:
+        return body
+    retrieval = {**body.get("retrieval", {}), **dict.fromkeys(PLATFORM_WIDE_FIELDS)}
+    return {**body, "retrieval": retrieval}
+
+
 class JobCandidatesApi(APIView):
+    throttle_classes = [ScoringThrottle]  # per user: THROTTLE_RATES['scoring']
+
     @extend_schema(
         operation_id="job_candidates",
         parameters=_MATCH_PARAMS,
@@ -207,10 +221,13 @@ class JobCandidatesApi(APIView):
         if job is None:
             raise Http404
         k, filters = _parse_query(request)
-        return Response(ranking.ranked_candidates(job=job, user=request.user, k=k, filters=filters))
+        body = ranking.ranked_candidates(job=job, user=request.user, k=k, filters=filters)
+        return Response(_for_viewer(body, request.user))
 
 
 class ResumeJobsApi(APIView):
+    throttle_classes = [ScoringThrottle]  # per user: THROTTLE_RATES['scoring']
+
     @extend_schema(
         operation_id="resume_jobs",
         parameters=_MATCH_PARAMS,
@@ -222,10 +239,13 @@ class ResumeJobsApi(APIView):
         if resume is None:
             raise Http404
         k, filters = _parse_query(request)
-        return Response(ranking.ranked_jobs(resume=resume, user=request.user, k=k, filters=filters))
+        body = ranking.ranked_jobs(resume=resume, user=request.user, k=k, filters=filters)
+        return Response(_for_viewer(body, request.user))
 
 
 class MatchScoreApi(APIView):
+    throttle_classes = [ScoringThrottle]  # per user: THROTTLE_RATES['scoring']
+
     @extend_schema(
         operation_id="match_score",
         request=ScoreInputSerializer,

@@ -1,10 +1,8 @@
 """Model registry and training-run endpoints.
 
-Who may do what (the model is shared by every organization, so switching it is a platform decision):
-- read runs and versions: staff, or any member (recruiter or admin) of an organization;
-- start a training run: staff, or an admin of any organization (a run cannot change what is served unless
-  it beats the active version on held-out data);
-- activate a version or roll back: staff or superusers only (it changes matching for every organization).
+Staff only, every endpoint: the model is trained on every organization's interactions and serves every
+organization, so starting a training run, activating or rolling back a version, and reading runs and versions
+(platform-wide figures) are platform decisions, not an organization admin's (README, "Who may do what").
 """
 
 from __future__ import annotations
@@ -21,37 +19,14 @@ from matching.models import ModelVersion, TrainingRun
 from matching.training.activation import activate, rollback
 from matching.training.errors import RegistryError
 from matching.training.runs import start_training_run
-from recruiting.models import Membership
 
 
 def _is_staff(user) -> bool:
     return bool(user and user.is_authenticated and (user.is_staff or user.is_superuser))
 
 
-class IsMemberOrStaff(BasePermission):
-    message = "Only organization members and staff may see the model registry."
-
-    def has_permission(self, request, view) -> bool:
-        user = request.user
-        return _is_staff(user) or bool(
-            user and user.is_authenticated and Membership.objects.filter(user=user).exists()
-        )
-
-
-class IsOrgAdminOrStaff(BasePermission):
-    message = "Only staff or an organization administrator may start training."
-
-    def has_permission(self, request, view) -> bool:
-        user = request.user
-        return _is_staff(user) or bool(
-            user
-            and user.is_authenticated
-            and Membership.objects.filter(user=user, role=Membership.Role.ADMIN).exists()
-        )
-
-
 class IsStaff(BasePermission):
-    message = "Only staff may switch the active model version."
+    message = "Only staff may train, switch or read the shared model's versions and runs."
 
     def has_permission(self, request, view) -> bool:
         return _is_staff(request.user)
@@ -147,8 +122,7 @@ class TrainingRunListApi(GenericAPIView):
     serializer_class = TrainingRunSerializer
     filterset_fields = ["status"]
 
-    def get_permissions(self):
-        return [IsOrgAdminOrStaff()] if self.request.method == "POST" else [IsMemberOrStaff()]
+    permission_classes = [IsStaff]
 
     @extend_schema(responses=TrainingRunSerializer(many=True))
     def get(self, request):
@@ -172,7 +146,7 @@ class TrainingRunDetailApi(GenericAPIView):
 
     queryset = TrainingRun.objects.select_related("model_version")
     serializer_class = TrainingRunSerializer
-    permission_classes = [IsMemberOrStaff]
+    permission_classes = [IsStaff]
 
     def get(self, request, pk: int):
         return Response(TrainingRunSerializer(self.get_object()).data)
@@ -181,7 +155,7 @@ class TrainingRunDetailApi(GenericAPIView):
 class ModelVersionListApi(GenericAPIView):
     queryset = ModelVersion.objects.select_related("parent", "replaced").order_by("-version")
     serializer_class = ModelVersionSerializer
-    permission_classes = [IsMemberOrStaff]
+    permission_classes = [IsStaff]
     filterset_fields = ["status"]
 
     @extend_schema(responses=ModelVersionSerializer(many=True))
@@ -193,7 +167,7 @@ class ModelVersionListApi(GenericAPIView):
 class ModelVersionDetailApi(GenericAPIView):
     queryset = ModelVersion.objects.select_related("parent", "replaced")
     serializer_class = ModelVersionSerializer
-    permission_classes = [IsMemberOrStaff]
+    permission_classes = [IsStaff]
 
     def get(self, request, pk: int):
         return Response(ModelVersionSerializer(self.get_object()).data)

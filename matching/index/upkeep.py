@@ -152,6 +152,9 @@ def on_document_erased(sender, instance_id, **kwargs) -> None:
     kind = document_kind(sender)
     if kind is not None:
         document_removed(kind, instance_id)
+        from matching.erasure import request_compaction  # erasure imports index.build, like this module
+
+        request_compaction(kind)
 
 
 def on_document_saved(sender, instance_id, content_changed=True, **kwargs) -> None:

@@ -30,7 +30,7 @@ class _ImportFormatField(serializers.ChoiceField):
 
 
 class ImportInputSerializer(serializers.Serializer):
-    organization = serializers.CharField(help_text="Id or slug of your organization.")
+    organization = serializers.CharField(max_length=100, help_text="Id or slug of your organization.")
     kind = _ImportKindField(choices=importing.KINDS)
     file = serializers.FileField(help_text="JSON Lines or CSV with a header row (see the import docs).")
     format = _ImportFormatField(

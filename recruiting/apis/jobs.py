@@ -8,7 +8,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from recruiting import selectors, services
+from recruiting import selectors, services, validators
 from recruiting.apis.base import BAD_REQUEST, ScopedDetailView, ScopedListView, skills_field
 from recruiting.filters import JobFilter
 from recruiting.models import JOB_FIELDS, Job, Organization
@@ -31,7 +31,9 @@ class JobInputSerializer(serializers.Serializer):
         default="",
         help_text="The company the job is for, if not the organization.",
     )
-    description = serializers.CharField(allow_blank=True, default="", trim_whitespace=False)
+    description = serializers.CharField(
+        allow_blank=True, default="", trim_whitespace=False, max_length=validators.MAX_TEXT_CHARS
+    )
     required_skills = skills_field(default=list)
     nice_to_have_skills = skills_field(default=list)
     location = serializers.CharField(max_length=200, allow_blank=True, default="")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -109,13 +108,8 @@ class _OrganizationScoped(ApiView):
 
 @extend_schema(tags=["organizations"])
 class MemberListApi(_OrganizationScoped):
-    """Members of one of your organizations. Adding a member takes the admin role."""
-
-    class MemberCreateInputSerializer(serializers.Serializer):
-        username = serializers.SlugRelatedField(
-            slug_field="username", queryset=get_user_model().objects.all()
-        )
-        role = serializers.ChoiceField(choices=Membership.Role.choices, default=Membership.Role.RECRUITER)
+    """Members of one of your organizations. New members join by accepting an invitation
+    (`organizations/{id}/invitations/`); nobody is added by username."""
 
     def get_queryset(self):
         return selectors.members_of(organization=self.get_organization())
@@ -124,19 +118,6 @@ class MemberListApi(_OrganizationScoped):
     def get(self, request, org_pk: int):
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(MemberOutputSerializer(page, many=True).data)
-
-    @extend_schema(
-        request=MemberCreateInputSerializer,
-        responses={201: MemberOutputSerializer, 400: BAD_REQUEST, 403: FORBIDDEN, 404: NOT_FOUND},
-    )
-    def post(self, request, org_pk: int):
-        org = self.get_organization()
-        permissions.ensure_org_admin(request.user, org)
-        serializer = self.MemberCreateInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        membership = services.membership_set(organization=org, user=data["username"], role=data["role"])
-        return Response(MemberOutputSerializer(membership).data, status=status.HTTP_201_CREATED)
 
 
 @extend_schema(tags=["organizations"])

@@ -8,7 +8,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from recruiting import selectors, services
+from recruiting import selectors, services, validators
 from recruiting.apis.base import BAD_REQUEST, ScopedDetailView, ScopedListView, entries_field, skills_field
 from recruiting.filters import ResumeFilter
 from recruiting.models import RESUME_FIELDS, Candidate, Resume
@@ -56,14 +56,18 @@ class ResumeInputSerializer(serializers.Serializer):
 
     external_id = serializers.CharField(max_length=200, allow_blank=True, default="")
     headline = serializers.CharField(max_length=300, allow_blank=True, default="")
-    summary = serializers.CharField(allow_blank=True, default="", trim_whitespace=False)
+    summary = serializers.CharField(
+        allow_blank=True, default="", trim_whitespace=False, max_length=validators.MAX_TEXT_CHARS
+    )
     skills = skills_field(default=list)
     experience = entries_field(
         default=list,
         help_text="[{title, company, location, start, end, description}]",
     )
     education = entries_field(default=list, help_text="[{degree, institution, field, year, description}]")
-    full_text = serializers.CharField(allow_blank=True, required=False, trim_whitespace=False)
+    full_text = serializers.CharField(
+        allow_blank=True, required=False, trim_whitespace=False, max_length=validators.MAX_FULL_TEXT_CHARS
+    )
 
 
 # Every writable field but the file name, which only an upload sets.

@@ -12,8 +12,9 @@ from rest_framework.views import APIView
 
 from recruiting import ingest_services
 from recruiting.apis.resumes import ResumeOutputSerializer
-from recruiting.apis.upload_limits import check_content_length, uploaded_file
+from recruiting.apis.upload_limits import PayloadTooLarge, check_content_length, uploaded_file
 from recruiting.parsing.formats import SUPPORTED_DESCRIPTION, ParseError, UnsupportedFileType
+from recruiting.parsing.limits import LimitExceeded
 
 
 class UnsupportedFile(APIException):
@@ -30,6 +31,7 @@ class ResumeUploadInputSerializer(serializers.Serializer):
     )
     organization = serializers.CharField(
         required=False,
+        max_length=100,
         help_text="Id or slug of your organization for a new candidate (needed when you belong to several).",
     )
     full_name = serializers.CharField(
@@ -75,7 +77,8 @@ class ResumeUploadApi(APIView):
     Recruiters name an existing `candidate`, or give candidate fields (and `organization` when they
     belong to several) to add a new candidate to their organization's talent pool. A job seeker
     uploads to their own candidate profile (created on first upload).
-    Over RESUME_UPLOAD_MAX_BYTES: 413. Unsupported type: 415. Unreadable file: 400. All name `file`.
+    The file is parsed in a child process with CPU, memory and structure limits (`UPLOAD_PARSE_*`).
+    Over RESUME_UPLOAD_MAX_BYTES or a parsing limit: 413. Unsupported type: 415. Unreadable file: 400. All name `file`.
     """
 
     parser_classes = [MultiPartParser, FormParser]
@@ -86,7 +89,10 @@ class ResumeUploadApi(APIView):
             201: ResumeUploadOutputSerializer,
             400: OpenApiResponse(description="Invalid field or unreadable file."),
             404: OpenApiResponse(description="Candidate or organization not yours."),
-            413: OpenApiResponse(description="File over the size limit."),
+            413: OpenApiResponse(
+                description="File over the size limit, or over a parsing limit (inflated size, paragraphs, "
+                "pages, CPU time, memory): the reason names it."
+            ),
             415: OpenApiResponse(description="Unsupported file type."),
         },
     )
@@ -114,6 +120,8 @@ class ResumeUploadApi(APIView):
             )
         except UnsupportedFileType as exc:
             raise UnsupportedFile({"file": [str(exc)]}) from exc
+        except LimitExceeded as exc:
+            raise PayloadTooLarge({"file": [str(exc)]}) from exc
         except ParseError as exc:
             raise serializers.ValidationError({"file": [str(exc)]}) from exc
         context = {

@@ -5,10 +5,12 @@ from __future__ import annotations
 import io
 
 from recruiting.parsing.formats import ParseError
+from recruiting.parsing.limits import DEFAULT_LIMITS, LimitExceeded, ParseLimits, check_pdf_pages
 
 
-def pdf_text(data: bytes) -> str:
-    """The text of every page; ParseError for an encrypted or damaged PDF."""
+def pdf_text(data: bytes, limits: ParseLimits = DEFAULT_LIMITS) -> str:
+    """The text of every page; ParseError for an encrypted or damaged PDF, LimitExceeded over the page or
+    text limit (extraction stops at the text limit)."""
     from pypdf import PdfReader
     from pypdf.errors import PyPdfError
 
@@ -16,7 +18,13 @@ def pdf_text(data: bytes) -> str:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not reader.decrypt(""):
             raise ParseError("The PDF is password-protected.")
-        pages = [page.extract_text() or "" for page in reader.pages]
+        check_pdf_pages(len(reader.pages), limits)
+        pages, size = [], 0
+        for page in reader.pages:
+            pages.append(page.extract_text() or "")
+            size += len(pages[-1])
+            if size > limits.max_text_chars:
+                raise LimitExceeded(f"The PDF holds over {limits.max_text_chars:,} characters of text.")
     except ParseError:
         raise
     except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, RecursionError, OSError) as exc:

@@ -6,6 +6,7 @@ from recruiting.parsing.education import parse_education
 from recruiting.parsing.experience import parse_experience
 from recruiting.parsing.extraction import extract_text
 from recruiting.parsing.header import parse_header
+from recruiting.parsing.limits import DEFAULT_LIMITS, ParseLimits
 from recruiting.parsing.lines import join_paragraphs, strip_bullet
 from recruiting.parsing.parsed import ParsedResume
 from recruiting.parsing.plain_text import clean_text
@@ -13,9 +14,11 @@ from recruiting.parsing.sections import split_sections
 from recruiting.parsing.skills import parse_skills
 
 
-def parse_resume(data: bytes, *, filename: str = "", content_type: str = "") -> ParsedResume:
-    """Read and parse one resume file. Raises ParseError / UnsupportedFileType."""
-    text, fmt = extract_text(data, filename, content_type)
+def parse_resume(
+    data: bytes, *, filename: str = "", content_type: str = "", limits: ParseLimits = DEFAULT_LIMITS
+) -> ParsedResume:
+    """Read and parse one resume file. Raises ParseError / UnsupportedFileType / LimitExceeded."""
+    text, fmt = extract_text(data, filename, content_type, limits=limits)
     parsed = parse_text(text)
     parsed.file_format = fmt
     return parsed

@@ -286,6 +286,19 @@ def test_erased_resume_never_served_from_a_stale_cache_entry(world):
     assert after["cached"] is False and pool[1].pk not in _ids(after)
 
 
+def test_reject_recorded_while_redis_missed_the_invalidation_is_not_served_stale(world, monkeypatch):
+    """The invalidation never reached Redis (it was down for that moment): the newest interaction is part of
+    the cache key, so the old ranking is not served for its remaining TTL."""
+    job, pool, c = world["job"], world["pool"], world["recruiter"]
+    first = c.get(f"/api/jobs/{job.pk}/candidates/?exclude=rejected").json()
+    assert pool[0].pk in _ids(first)
+    assert c.get(f"/api/jobs/{job.pk}/candidates/?exclude=rejected").json()["cached"] is True
+    monkeypatch.setattr(cache, "invalidate_document", lambda *args, **kwargs: None)
+    services.interaction_record(job=job, resume=pool[0], kind=Interaction.Kind.REJECT)
+    after = c.get(f"/api/jobs/{job.pk}/candidates/?exclude=rejected").json()
+    assert after["cached"] is False and pool[0].pk not in _ids(after)
+
+
 def test_answers_uncached_when_redis_is_down(world, settings, caplog):
     settings.MATCH_CACHE_URL = "redis://127.0.0.1:6390/0"  # nothing listens there
     cache.client.reset()

@@ -50,49 +50,56 @@ def _version(n: int, payload: bytes, status: str = "candidate") -> ModelVersion:
     )
 
 
-def test_only_org_admins_and_staff_start_training(admin, recruiter, staff, job_seeker, client, tiny_training):
+def test_only_staff_start_training(admin, recruiter, staff, job_seeker, client, tiny_training):
+    """The model serves every organization: an organization admin may not train or promote it."""
     assert client.post("/api/training-runs/").status_code in (401, 403)
     assert recruiter.post("/api/training-runs/").status_code == 403
     assert job_seeker.post("/api/training-runs/").status_code == 403
-    created = admin.post("/api/training-runs/")
+    assert admin.post("/api/training-runs/").status_code == 403
+    assert TrainingRun.objects.count() == 0
+    created = staff.post("/api/training-runs/")
     assert created.status_code == 201
     body = created.json()
     assert body["status"] == "queued" and body["trigger"] == "api" and body["config"]["epochs"] == 2
-    # while it runs, a second start (by anyone allowed) returns the same run
+    # while it runs, a second start returns the same run
     again = staff.post("/api/training-runs/")
     assert again.status_code == 200 and again.json()["id"] == body["id"]
     assert TrainingRun.objects.count() == 1
 
 
-def test_progress_is_visible_while_the_run_goes(admin, recruiter, job_seeker, tiny_training):
+def test_progress_is_visible_to_staff_only(admin, recruiter, staff, job_seeker, tiny_training):
     run, _ = runs.start_training_run(enqueue=False)
     run = runs._begin_attempt(run.pk, lock.TrainingLock())
     writer = progress.ProgressWriter(run.pk, run.attempt, lock.TrainingLock())
     writer(TrainProgress("train", 1, 5, {"text_bce": 0.61, "relation_bce": 0.66}, 0.87, None))
-    body = recruiter.get(f"/api/training-runs/{run.pk}/").json()
+    assert recruiter.get(f"/api/training-runs/{run.pk}/").status_code == 403
+    body = staff.get(f"/api/training-runs/{run.pk}/").json()
     assert (body["status"], body["stage"], body["epoch"], body["epochs"]) == ("running", "train", 1, 5)
     assert body["losses"] == {"text_bce": 0.61, "relation_bce": 0.66} and body["kept_fraction"] == 0.87
     assert body["model_version"]["status"] == "training" and body["attempt"] == 1
     assert len(body["history"]) == 1
     writer.stage("evaluate")
-    body = admin.get(f"/api/training-runs/{run.pk}/").json()
+    body = staff.get(f"/api/training-runs/{run.pk}/").json()
     assert body["stage"] == "evaluate" and body["losses"]["text_bce"] == 0.61  # last losses stay visible
-    assert admin.get("/api/training-runs/").json()["count"] == 1
+    assert staff.get("/api/training-runs/").json()["count"] == 1
+    assert admin.get("/api/training-runs/").status_code == 403
     assert job_seeker.get(f"/api/training-runs/{run.pk}/").status_code == 403
 
 
-def test_versions_list_and_detail(recruiter, job_seeker, model_storage):
+def test_versions_list_and_detail_staff_only(admin, recruiter, staff, job_seeker, model_storage):
     _version(1, b"one", status="active")
     _version(2, b"two")
-    listed = recruiter.get("/api/model-versions/").json()
+    for member in (admin, recruiter, job_seeker):
+        assert member.get("/api/model-versions/").status_code == 403
+    listed = staff.get("/api/model-versions/").json()
     assert [v["version"] for v in listed["results"]] == [2, 1]
     v1 = listed["results"][1]
-    detail = recruiter.get(f"/api/model-versions/{v1['id']}/").json()
+    assert admin.get(f"/api/model-versions/{v1['id']}/").status_code == 403
+    detail = staff.get(f"/api/model-versions/{v1['id']}/").json()
     assert (
         detail["status"] == "active" and detail["metrics"]["ndcg_at_10"] == 0.5 and detail["artifact_sha256"]
     )
-    assert recruiter.get("/api/model-versions/?status=candidate").json()["count"] == 1
-    assert job_seeker.get("/api/model-versions/").status_code == 403
+    assert staff.get("/api/model-versions/?status=candidate").json()["count"] == 1
 
 
 def test_activate_is_staff_only_and_refuses_a_corrupt_artifact(admin, staff, model_storage):

@@ -81,42 +81,36 @@ def test_admin_deletes_organization_with_its_jobs_and_talent_pool(
     assert not Candidate.objects.filter(pk=resume.candidate_id).exists()
 
 
-def test_members_list_add_change_remove(org, admin, recruiter, make_user, client_for):
+def test_members_list_change_remove(org, admin, recruiter, make_user, client_for):
     api = client_for(admin)
-    newcomer = make_user()
     members = api.get(f"/api/organizations/{org.pk}/members/").data["results"]
     assert {(m["user"], m["role"]) for m in members} == {(admin.pk, "admin"), (recruiter.pk, "recruiter")}
-
-    response = api.post(
-        f"/api/organizations/{org.pk}/members/", {"username": newcomer.username}, format="json"
-    )
-    assert response.status_code == 201, response.content
-    assert response.data == {
-        "user": newcomer.pk,
-        "username": newcomer.username,
-        "role": "recruiter",
-        "created_at": response.data["created_at"],
-    }
-    url = f"/api/organizations/{org.pk}/members/{newcomer.pk}/"
+    url = f"/api/organizations/{org.pk}/members/{recruiter.pk}/"
     assert api.get(url).data["role"] == "recruiter"
     response = api.patch(url, {"role": "admin"}, format="json")
     assert response.status_code == 200 and response.data["role"] == "admin"
-    assert Membership.objects.get(organization=org, user=newcomer).role == "admin"
+    assert Membership.objects.get(organization=org, user=recruiter).role == "admin"
     response = api.put(url, {"role": "recruiter"}, format="json")
     assert response.status_code == 200 and response.data["role"] == "recruiter"
     assert api.delete(url).status_code == 204
-    assert not Membership.objects.filter(organization=org, user=newcomer).exists()
+    assert not Membership.objects.filter(organization=org, user=recruiter).exists()
     assert api.get(url).status_code == 404
+
+
+def test_nobody_is_added_by_username(org, admin, make_user, client_for):
+    """Adding by username added people without consent and told whether a username exists."""
+    newcomer = make_user()
+    api = client_for(admin)
+    for username in (newcomer.username, "nobody-by-this-name"):
+        response = api.post(f"/api/organizations/{org.pk}/members/", {"username": username}, format="json")
+        assert response.status_code == 405
+    assert not Membership.objects.filter(user=newcomer).exists()
 
 
 def test_recruiters_cannot_manage_members(org, admin, recruiter, make_user, client_for):
     api = client_for(recruiter)
     assert api.get(f"/api/organizations/{org.pk}/members/").status_code == 200
-    newcomer = make_user()
-    response = api.post(
-        f"/api/organizations/{org.pk}/members/", {"username": newcomer.username}, format="json"
-    )
-    assert response.status_code == 403
+    assert api.post(f"/api/organizations/{org.pk}/invitations/", {}, format="json").status_code == 403
     # Not even to promote themselves.
     url = f"/api/organizations/{org.pk}/members/{recruiter.pk}/"
     assert api.patch(url, {"role": "admin"}, format="json").status_code == 403
@@ -128,8 +122,6 @@ def test_recruiters_cannot_manage_members(org, admin, recruiter, make_user, clie
 
 def test_member_bad_input(org, admin, client_for):
     api = client_for(admin)
-    response = api.post(f"/api/organizations/{org.pk}/members/", {"username": "nobody"}, format="json")
-    assert response.status_code == 400 and "username" in response.data
     url = f"/api/organizations/{org.pk}/members/{admin.pk}/"
     response = api.patch(url, {"role": "owner"}, format="json")
     assert response.status_code == 400 and "role" in response.data

@@ -6,9 +6,14 @@ from drf_spectacular.validation import validate_schema
 
 EXPECTED = {
     "/api/auth/token/": {"post"},
+    "/api/auth/me/": {"get"},
     "/api/organizations/": {"get", "post"},
     "/api/organizations/{id}/": {"get", "put", "patch", "delete"},
-    "/api/organizations/{org_pk}/members/": {"get", "post"},
+    "/api/organizations/{org_pk}/members/": {"get"},
+    "/api/organizations/{org_pk}/invitations/": {"get", "post"},
+    "/api/organizations/{org_pk}/invitations/{id}/": {"delete"},
+    "/api/organizations/{org_pk}/leave/": {"post"},
+    "/api/invitations/accept/": {"post"},
     "/api/organizations/{org_pk}/members/{user_pk}/": {"get", "put", "patch", "delete"},
     "/api/jobs/": {"get", "post"},
     "/api/jobs/{id}/": {"get", "put", "patch", "delete"},

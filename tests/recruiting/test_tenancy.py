@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import pytest
 from django.forms.models import model_to_dict
 
-from recruiting import selectors, services
-from recruiting.models import Candidate, Interaction, Job, Membership, Organization, Resume
+from recruiting import membership_services, selectors, services
+from recruiting.models import Candidate, Interaction, Invitation, Job, Membership, Organization, Resume
 
 
 @dataclass
@@ -39,6 +39,7 @@ class World:
     inter_a: Interaction
     inter_b: Interaction
     inter_s: Interaction
+    invitation_b: Invitation
 
 
 @pytest.fixture
@@ -60,6 +61,9 @@ def world(make_org, make_user, make_recruiter, make_job, make_resume) -> World:
     inter_a = services.interaction_record(job=job_a, resume=resume_a, kind="shortlist", actor=a_recruiter)
     inter_b = services.interaction_record(job=job_b_open, resume=resume_b, kind="interview", actor=b_admin)
     inter_s = services.interaction_record(job=job_b_open, resume=resume_s, kind="apply", actor=seeker)
+    invitation_b = membership_services.invitation_create(
+        organization=org_b, role=Membership.Role.ADMIN, created_by=b_admin
+    ).invitation
     return World(
         org_a=org_a,
         org_b=org_b,
@@ -82,6 +86,7 @@ def world(make_org, make_user, make_recruiter, make_job, make_resume) -> World:
         inter_a=inter_a,
         inter_b=inter_b,
         inter_s=inter_s,
+        invitation_b=invitation_b,
     )
 
 
@@ -103,7 +108,10 @@ def _b_routes(w: World) -> list[tuple[str, tuple[str, ...]]]:
     rw = ("get", "put", "patch", "delete")
     return [
         (f"/api/organizations/{w.org_b.pk}/", rw),
-        (f"/api/organizations/{w.org_b.pk}/members/", ("get", "post")),
+        (f"/api/organizations/{w.org_b.pk}/members/", ("get",)),
+        (f"/api/organizations/{w.org_b.pk}/invitations/", ("get", "post")),
+        (f"/api/organizations/{w.org_b.pk}/invitations/{w.invitation_b.pk}/", ("delete",)),
+        (f"/api/organizations/{w.org_b.pk}/leave/", ("post",)),
         (f"/api/organizations/{w.org_b.pk}/members/{w.b_admin.pk}/", rw),
         # B's admin is no member of A: addressing them under A is a 404 too.
         (f"/api/organizations/{w.org_a.pk}/members/{w.b_admin.pk}/", rw),
@@ -132,6 +140,7 @@ def _snapshot(w: World) -> dict:
     ]
     snap = {f"{type(r).__name__}:{r.pk}": model_to_dict(type(r).objects.get(pk=r.pk)) for r in rows}
     snap["members_b"] = sorted(Membership.objects.filter(organization=w.org_b).values_list("user_id", "role"))
+    snap["invitations_b"] = sorted(Invitation.objects.filter(organization=w.org_b).values_list("pk", "role"))
     snap["members_a"] = sorted(Membership.objects.filter(organization=w.org_a).values_list("user_id", "role"))
     return snap
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from matching import embedding
+from matching import embedding, erasure
 from workers.tasks.common import run_with_retry
 
 
@@ -33,3 +33,10 @@ def embed_document(self, kind: str, object_id: int) -> dict:
         self, lambda: embedding.embed_documents(kind, [int(object_id)]), what=f"embedding {kind} {object_id}"
     )
     return {"embedded": embedded, "unchanged": unchanged, "missing": len(missing)}
+
+
+@shared_task(bind=True, max_retries=8, acks_late=True)
+def compact_indexes(self, kind: str) -> dict:
+    """After an erasure: rewrite the indexes of `kind` without the erased vectors, drop the section cache."""
+    erasure.compaction_started(kind)
+    return run_with_retry(self, lambda: erasure.compact_after_erasure(kind), what=f"{kind} index compaction")

@@ -23,7 +23,7 @@ def flag_existing(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("recruiting", "0002_job_employer"),
+        ("recruiting", "0003_invitations_text_caps_parsed_contact"),
     ]
 
     operations = [

@@ -1,0 +1,56 @@
+"""bench/load.py's verdicts and docs text, from a made-up result (the benchmark itself runs by hand)."""
+
+from __future__ import annotations
+
+from bench.load_report import markdown, verdicts
+
+
+def _cell(rps: float, p99: float = 10.0, errors: dict | None = None) -> dict:
+    return {"throughput_rps": rps, "p50_ms": 5.0, "p95_ms": 8.0, "p99_ms": p99, "errors": errors or {}}
+
+
+def _result(cached_rps: float, cached_p99: float, fault: dict) -> dict:
+    matrix = {}
+    for clients in (1, 8, 32):
+        matrix[f"bare@{clients}"] = _cell(100.0)
+        matrix[f"cached@{clients}"] = _cell(cached_rps, cached_p99)
+        matrix[f"uncached@{clients}"] = _cell(25.0)
+        matrix[f"mixed@{clients}"] = _cell(50.0)
+    meta = {"jobs": 1, "resumes": 2, "seconds_per_cell": 1.0, "load_avg_end": (1.0, 1.0, 1.0)}
+    return {"matrix": matrix, "faults": [fault], "meta": meta}
+
+
+GOOD_FAULT = {
+    "fault": "redis frozen",
+    "during_codes": {"200": 10, "503": 3},
+    "during_error_p99_ms": 120.0,
+    "during_max_ms": 300.0,
+    "non_503_errors": 0,
+    "recovery_s": 0.4,
+    "errors_5s_after_recovery": 0,
+    "writes_acknowledged": 5,
+    "rows_lost": 0,
+    "rows_duplicated": 0,
+}
+
+
+def test_verdicts_follow_the_goals():
+    lines = verdicts(_result(85.0, 20.0, GOOD_FAULT))
+    assert all(line.startswith("GOAL") for line in lines)
+    assert lines[0].endswith("MET") and "85%" in lines[0] and not lines[0].endswith("NOT MET")
+    assert lines[1].endswith("NOT MET") and "25%" in lines[1]
+    assert lines[2].endswith(": MET")
+    assert lines[-1].endswith("NOT MET")  # the worker-kill faults are not replayed
+
+    slow = verdicts(_result(85.0, 80.0, {**GOOD_FAULT, "during_codes": {"500": 1}, "non_503_errors": 1}))
+    assert slow[0].endswith("NOT MET") and slow[2].endswith("NOT MET")
+    lost = verdicts(_result(90.0, 10.0, {**GOOD_FAULT, "rows_lost": 1}))
+    assert lost[2].endswith("NOT MET")
+
+
+def test_markdown_has_every_cell_and_the_verdicts():
+    result = _result(85.0, 20.0, GOOD_FAULT)
+    result["verdicts"] = verdicts(result)
+    text = markdown(result)
+    assert text.count("| cached |") == 3 and "| redis frozen |" in text
+    assert all(f"- {line}" in text for line in result["verdicts"])
