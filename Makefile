@@ -15,7 +15,7 @@ export TOKENIZERS_PARALLELISM := false
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/tandem
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/1
 
-.PHONY: install services demo test lint bench-quality bench-training bench-serving bench-load clean
+.PHONY: install services browsers demo test screenshots lint bench-quality bench-training bench-serving bench-load clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,14 +31,24 @@ services:
 	@redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log
 	@for i in $$(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 && exit 0; sleep 1; done; echo "PostgreSQL or Redis did not come up" >&2; exit 1
 
+# Headless Chromium and its driver for the dashboard's browser tests (Debian packages; skipped when present).
+browsers:
+	@command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver)
+
 demo: install
 	mkdir -p var
 	CELERY_TASK_ALWAYS_EAGER=1 $(PY) manage.py migrate --noinput
 	CELERY_TASK_ALWAYS_EAGER=1 $(PY) manage.py demo
 	CELERY_TASK_ALWAYS_EAGER=1 $(PY) manage.py runserver 127.0.0.1:8000 --noreload
 
-test: lint services
+test: lint services browsers
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest $(PYTEST_ARGS)
+
+# A PNG of each main dashboard page in docs/screenshots/ (headless Chromium, a small platform, a tiny model).
+screenshots: install services browsers
+	TANDEM_SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
+		$(PY) -m pytest tests/dashboard/test_screenshots.py -q -p no:cacheprovider
 
 # ruff: style, imports, complexity (C90, PLR0912, PLR0915) and unused noqa (RUF100); the same hooks run
 # before each commit with `pre-commit install` (.pre-commit-config.yaml).

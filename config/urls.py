@@ -14,4 +14,6 @@ urlpatterns = [
     path("api/", include("recruiting.urls")),
     # ranked candidates and jobs, pair scores, training runs, model versions
     path("api/", include("matching.urls")),
+    # the recruiter dashboard and the candidate's pages (server-rendered, sign-in required)
+    path("", include("dashboard.urls")),
 ]

@@ -222,6 +222,9 @@ def print_instructions(ctx: DemoContext) -> None:
     ok = ctx.command.style.SUCCESS
     ctx.say()
     ctx.say("Tandem demo is ready.", ok)
+    ctx.say(
+        f"  dashboard:       {h}/  (sign in as {ADMIN_USERNAME}, or as {CANDIDATE_USERNAME} to see a job seeker's page)"
+    )
     password = (
         ctx.admin_password or "(set on the first run; reset with: python manage.py changepassword demo)"
     )
