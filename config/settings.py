@@ -329,6 +329,7 @@ TRAINING_CONFIG = {
         ("max_minutes", "TANDEM_TRAIN_MAX_MINUTES", float),
         ("seed", "TANDEM_TRAIN_SEED", int),
         ("forget_rate", "TANDEM_TRAIN_FORGET_RATE", lambda v: v if v == "auto" else float(v)),
+        ("calibration", "TANDEM_TRAIN_CALIBRATION", str),  # none | center_ce | l2 | infonce (ml/robust)
     )
     if os.environ.get(name)
 }

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+from ml.robust.detector import sanitize
 from ml.types import InteractionEvent, JobDoc, ResumeDoc
 from recruiting.models import Interaction, Job, Resume
 
@@ -76,7 +77,7 @@ def resume_doc_from_values(row: Mapping[str, Any]) -> ResumeDoc:
     education = tuple(
         t for t in (education_text(e) for e in row.get("education") or [] if isinstance(e, dict)) if t
     )
-    return ResumeDoc(
+    doc = ResumeDoc(
         id=str(row["id"]),
         headline=row.get("headline") or "",
         summary=row.get("summary") or "",
@@ -85,6 +86,9 @@ def resume_doc_from_values(row: Mapping[str, Any]) -> ResumeDoc:
         education=education,
         location=row.get("candidate__location") or "",
     )
+    # What the model reads is the resume without what the gamed-resume detector flags (hidden characters,
+    # instructions, repeated text, job-ad sentences): a flagged part never reaches a vector or a score.
+    return sanitize(doc)
 
 
 def _values_of(obj: Job | Resume, names: Iterable[str]) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from django.db.models import Model
 from matching import cache, documents, selectors
 from matching.encoders import current_encoder
 from matching.filters import Filters
+from matching.integrity import guard_candidates
 from matching.reasons import best_sections, resume_text_of, skill_reasons, zero_shot_sections
 from matching.retrieval import Ranking, Scored, rank_candidates, rank_jobs
 from matching.section_store import prime_cache
@@ -40,9 +41,15 @@ def ranked_candidates(*, job: Job, user, k: int = 20, filters: Filters | None = 
         return body
     ranking = rank_candidates(job, user=user, k=k, filters=filters, am=am)
     t = time.perf_counter()
-    reasons = candidate_reasons(am, encoder, job, ranking)
+    docs = documents.resumes_by_id([s.object_id for s in ranking.items])
+    job_flags = guard_candidates(am, encoder, documents.job_doc(job), ranking, docs)
+    reasons = candidate_reasons(am, encoder, job, ranking, docs)
     ranking.timings_ms["reasons"] = (time.perf_counter() - t) * 1000
     rows = selectors.candidate_rows([s.object_id for s in ranking.items])
+    for rid, flags in job_flags.items():
+        if rid in rows:
+            rows[rid]["integrity_flags"] = rows[rid]["integrity_flags"] + flags
+            rows[rid]["flagged"] = True
     results = _results(ranking.items, rows, reasons, id_field="resume")
     body = {"job": job.pk, **_envelope(ranking, k, filters), "results": results}
     cache.put(key, body, [("job", job.pk)] + [("resume", r["resume"]) for r in results])
@@ -162,10 +169,12 @@ def _section_cache(am: ActiveModel, encoder) -> EmbeddingCache:
     return am.model.cache if am.model is not None else shared_cache(encoder)
 
 
-def candidate_reasons(am: ActiveModel, encoder, job: Job, ranking: Ranking) -> dict[int, dict]:
+def candidate_reasons(
+    am: ActiveModel, encoder, job: Job, ranking: Ranking, docs: dict[int, ResumeDoc] | None = None
+) -> dict[int, dict]:
     """resume id -> {matched_skills, missing_skills, missing_nice_to_have, best_sections}."""
     ids = [s.object_id for s in ranking.items]
-    docs = documents.resumes_by_id(ids)
+    docs = documents.resumes_by_id(ids) if docs is None else docs
     docs_list = [docs[i] for i in ids if i in docs]
     job_doc = documents.job_doc(job)
     cache = _section_cache(am, encoder)

@@ -114,7 +114,13 @@ def cache_scope(user) -> str:
 def candidate_rows(resume_ids: list[int]) -> dict[int, dict]:
     """resume id -> the fields of a ranked-candidate row."""
     rows = Resume.objects.filter(pk__in=resume_ids).values(
-        "id", "candidate_id", "candidate__full_name", "candidate__location", "headline", "experience"
+        "id",
+        "candidate_id",
+        "candidate__full_name",
+        "candidate__location",
+        "headline",
+        "experience",
+        "integrity_flags",
     )
     return {
         r["id"]: {
@@ -123,6 +129,9 @@ def candidate_rows(resume_ids: list[int]) -> dict[int, dict]:
             "headline": r["headline"],
             "location": r["candidate__location"],
             "seniority": infer_seniority(r["headline"], r["experience"]),
+            # the gamed-resume detector's findings (recruiting.integrity, matching.integrity)
+            "flagged": bool(r["integrity_flags"]),
+            "integrity_flags": list(r["integrity_flags"] or []),
         }
         for r in rows
     }

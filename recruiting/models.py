@@ -250,6 +250,8 @@ class Resume(TimeStamped):
     source_file = models.FileField(upload_to=resume_upload_path, null=True, blank=True)
     source_file_name = models.CharField(max_length=255, blank=True, default="")
     content_hash = models.CharField(max_length=64, db_index=True, editable=False, default="")
+    # What the gamed-resume detector found ([{"kind", "reason"}], empty: nothing); kept with the content
+    integrity_flags = models.JSONField(default=list, blank=True, editable=False)
     # The candidate fields (full_name, email) this resume's file supplied: erased from the candidate with it.
     parsed_contact = models.JSONField(default=dict, blank=True, editable=False)
 
@@ -268,10 +270,16 @@ class Resume(TimeStamped):
     def compute_content_hash(self) -> str:
         return _content_hash_of(self, RESUME_CONTENT_FIELDS)
 
+    def compute_integrity_flags(self) -> list[dict[str, str]]:
+        from recruiting.integrity import resume_integrity_flags  # the detector reads the fields above
+
+        return resume_integrity_flags(self)
+
     def save(self, *args, **kwargs) -> None:
         self.content_hash = self.compute_content_hash()
+        self.integrity_flags = self.compute_integrity_flags()
         if kwargs.get("update_fields") is not None:
-            kwargs["update_fields"] = {*kwargs["update_fields"], "content_hash"}
+            kwargs["update_fields"] = {*kwargs["update_fields"], "content_hash", "integrity_flags"}
         super().save(*args, **kwargs)
 
 

@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 from config.throttling import ScoringThrottle
 from matching import pair_scores, ranking, selectors
 from matching.filters import EXCLUDE_KINDS, SENIORITIES, Filters
+from recruiting.apis.resumes import IntegrityFlagSerializer
 
 
 # --------------------------------------------------------------------------------------- input
@@ -114,6 +115,12 @@ class CandidateItemSerializer(ReasonsMixin):
     location = serializers.CharField()
     seniority = serializers.CharField(help_text="Inferred from titles and years of experience.")
     similarity = serializers.FloatField(help_text="Stage-1 embedding cosine.")
+    flagged = serializers.BooleanField(help_text="The gamed-resume detector found something (see the flags).")
+    integrity_flags = IntegrityFlagSerializer(
+        many=True,
+        help_text="The resume's stored flags plus what only this job shows (the resume copies its title and "
+        "skills, or its ad); the flagged text is not scored.",
+    )
 
 
 class JobItemSerializer(ReasonsMixin):

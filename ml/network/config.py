@@ -66,6 +66,18 @@ class TrainConfig:
     # jobs for a resume), ``hard_negative_fraction`` of them from the positive job's state (same-place jobs)
     job_negatives_per_positive: int = 2
     hard_negative_fraction: float = 0.5
+    # selectivity (ml/robust/selectivity.py): a candidate's own impressions, clicks and applications count only
+    # while they reach at most max(max_apply_min, max_apply_share * jobs) distinct jobs, in training and serving
+    max_apply_share: float = 0.05
+    max_apply_min: int = 50
+    # calibration heads over the frozen resume section embeddings (ml/robust/calibration.py), trained after the
+    # views on adversarial examples of up to calibration_resumes training resumes: "none" | "center_ce" | "l2" |
+    # "infonce"; calibration_reg weighs the clean regulariser
+    calibration: str = "l2"
+    calibration_resumes: int = 120
+    calibration_epochs: int = 10
+    calibration_hidden: int = 64
+    calibration_reg: float = 0.3
     # compatible updates (ml/compat): a fixed d-simplex classifier on each tower's feature (d = hidden, so
     # hidden + 1 vertices are pre-allocated) over ``simplex_classes`` occupation clusters of the documents' text,
     # weight ``simplex_weight`` (lambda of the reference); and, when ``train`` is given the version it replaces,

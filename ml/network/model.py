@@ -16,6 +16,8 @@ from ..embedding import EmbeddingCache, encoder_for_version, shared_cache
 from ..features import HistoryFeatures, HistoryHead
 from ..relation.graph import RelationGraph
 from ..relation.model import RelationView
+from ..robust.calibration import CalibrationHead
+from ..robust.selectivity import selective_events
 from ..textview import (
     JOB_VIEW_SECTIONS,
     N_PEER,
@@ -104,6 +106,8 @@ class MatchingModel:
         self.metrics = metrics
         self.in_dim = in_dim
         self._cache: EmbeddingCache | None = None
+        # calibration head over resume section embeddings (ml/robust/calibration.py), None: uncalibrated
+        self.calibration: CalibrationHead | None = None
         self._graph_states: list[torch.Tensor] | None = None
         # per-document representations across calls (bounded LRU; replace it to resize, DocCache(0) turns it off)
         self.doc_cache = DocCache()
@@ -125,6 +129,16 @@ class MatchingModel:
             )
         self._cache = cache
         self.doc_cache.clear()  # its section rows came from the previous cache
+
+    def set_calibration(self, head: CalibrationHead | None) -> None:
+        """Serve resumes through ``head`` (or uncalibrated with None) from now on."""
+        self.calibration = head
+        self.doc_cache.clear()  # its resume rows were computed without this head
+
+    def resume_sections(self, resumes: Sequence[ResumeDoc]) -> np.ndarray:
+        """The resumes' section embeddings as every scoring and embedding path reads them (calibrated)."""
+        e = embed_sections(list(resumes), self.cache)
+        return self.calibration.calibrate(e) if self.calibration is not None else e
 
     def _states(self) -> list[torch.Tensor]:
         if self._graph_states is None:
@@ -176,7 +190,7 @@ class MatchingModel:
             tower = self.text_view.job_tower if is_job else self.text_view.resume_tower
 
         def base(batch):
-            e = embed_sections(batch, self.cache)
+            e = embed_sections(batch, self.cache) if is_job else self.resume_sections(batch)
             if tower is None:
                 return e, None
             with torch.no_grad():
@@ -187,6 +201,18 @@ class MatchingModel:
         d = self.doc_cache.reprs(docs, base, job_side, n_terms)
         r = self._relation_vectors(docs, d.sections[:, -1], fresh) if self.relation_view is not None else None
         return torch.from_numpy(d.sections), d.tower, r, d.side
+
+    def _fresh(self, interactions: Events) -> FreshInteractions | None:
+        """The events applied at serving time, without an indiscriminate applier's own signals (as in training:
+        ml/robust/selectivity.py)."""
+        if not interactions:
+            return FreshInteractions.of(interactions)
+        cfg = self.config
+        n_jobs = int(self.data_window.get("n_jobs") or 0)
+        kept = selective_events(
+            interactions, n_jobs, max_share=cfg.max_apply_share, min_jobs=cfg.max_apply_min
+        )
+        return FreshInteractions.of(kept)
 
     # ------------------------------------------------------------ scoring
     def score_pairs(
@@ -205,7 +231,7 @@ class MatchingModel:
         nan = np.full(m, np.nan, dtype=np.float32)
         if m == 0:
             return PairScores(nan.copy(), nan.copy(), nan.copy())
-        fresh = FreshInteractions.of(interactions)
+        fresh = self._fresh(interactions)
         use_history = self.history is not None and bool(self.history_heads)
         ej, tj, rj, side = self._doc_reprs(jobs, True, fresh, side=use_history)
         er, tr, rr, _ = self._doc_reprs(resumes, False, fresh)
@@ -272,7 +298,7 @@ class MatchingModel:
         return 0.5 if self.config.view_mix == "learned" else float(self.config.view_mix)
 
     def _embed(self, docs, is_job: bool, interactions: Events) -> np.ndarray:
-        _, t, r, _ = self._doc_reprs(list(docs), is_job, FreshInteractions.of(interactions))
+        _, t, r, _ = self._doc_reprs(list(docs), is_job, self._fresh(interactions))
         w = self._text_weight()
         parts = []
         if t is not None:
@@ -298,7 +324,7 @@ class MatchingModel:
         """Cosine of frozen section embeddings per peer pair, keys like ``"skills:skills"``, plus
         ``"whole:whole"``. An empty section on either side gives 0.0."""
         ej = embed_sections([job], self.cache)[0]
-        er = embed_sections([resume], self.cache)[0]
+        er = self.resume_sections([resume])[0]
         out = {}
         for s in range(N_PEER + 1):
             out[f"{JOB_VIEW_SECTIONS[s]}:{RESUME_VIEW_SECTIONS[s]}"] = float(ej[s] @ er[s])
@@ -318,6 +344,7 @@ class MatchingModel:
             "graph": self.graph.to_state() if self.graph is not None else None,
             "history": self.history.to_state() if self.history is not None else None,
             "history_heads": {k: v.state_dict() for k, v in self.history_heads.items()},
+            "calibration": self.calibration.to_state() if self.calibration is not None else None,
         }
 
     @classmethod
@@ -358,7 +385,7 @@ class MatchingModel:
                     f"stored history head {k!r} does not fit this code's model (hidden={cfg.hidden}); the artifact "
                     "was written by an incompatible model version; retrain"
                 ) from e
-        return cls(
+        model = cls(
             cfg,
             st["encoder_version"],
             tv,
@@ -371,3 +398,9 @@ class MatchingModel:
             history,
             heads,
         )
+        if st.get("calibration") is not None:
+            try:
+                model.set_calibration(CalibrationHead.from_state(st["calibration"]))
+            except (RuntimeError, KeyError, TypeError) as e:
+                raise ValueError(f"stored calibration head does not fit this code's model: {e}") from e
+        return model

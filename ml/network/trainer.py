@@ -18,6 +18,8 @@ from ..features import HistoryFeatures, HistoryHead
 from ..metrics import auc as auc_score
 from ..relation.graph import InteractionArrays, RelationGraph
 from ..relation.model import RelationView
+from ..robust.fitting import fit_calibration
+from ..robust.selectivity import selective_events
 from ..textview import TextView, embed_sections
 from ..types import MatchingData
 from .config import TrainConfig
@@ -65,7 +67,15 @@ def train(
     if config.num_threads:
         torch.set_num_threads(config.num_threads)
     try:
-        return _train(data, config, cache, progress, clean_mask_fn, t_start, previous)
+        kept = selective_events(
+            data.interactions, len(data.jobs), max_share=config.max_apply_share, min_jobs=config.max_apply_min
+        )
+        dropped = len(data.interactions) - len(kept)
+        if dropped:  # an indiscriminate applier's own signals are no labels and no edges
+            data = MatchingData(data.jobs, data.resumes, kept, data.meta)
+        model = _train(data, config, cache, progress, clean_mask_fn, t_start, previous)
+        model.metrics["unselective_events_dropped"] = dropped
+        return model
     finally:
         torch.set_num_threads(prev_threads)
 
@@ -102,8 +112,24 @@ def _train(
     model = _assemble_model(data, config, cache, inputs, views, log.history, epochs.stopped_early)
     if compat is not None:
         model.metrics["compat"] = compat.summary()
+    _calibrate(model, data, config, cache, log)  # before the evaluation: it measures the model that serves
     _evaluate(model, data, config, inputs, epochs.taken, rng, log, t_start)
     return model
+
+
+def _calibrate(
+    model: MatchingModel, data: MatchingData, config: TrainConfig, cache, log: TrainingLog
+) -> None:
+    """The calibration head (ml/robust): trained after the views, on adversarial examples, with the views frozen.
+    Its progress goes to the caller only (the model's history keeps its layout: epochs, then the evaluation);
+    its figures are ``metrics["calibration"]``."""
+    epochs_run = len([h for h in log.history if h["stage"] == "train"])
+
+    def report(step: str, counts: dict) -> None:
+        if log.progress is not None:
+            log.progress(TrainProgress("calibrate", epochs_run, config.epochs))
+
+    model.metrics["calibration"] = fit_calibration(model, data, config, cache, report)
 
 
 def _encode(

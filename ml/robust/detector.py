@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from ..types import JobDoc, ResumeDoc
@@ -59,6 +60,7 @@ SEGMENT_REPEAT_ALONE = 8
 AD_PHRASES_MIN = 2
 COPY_SHINGLE = 3  # tokens per shingle when comparing a resume with one job
 COPY_CONTAINMENT = 0.6  # share of the job's shingles found in the resume
+COPY_MIN_SKILLS = 2  # a job's title with fewer skills is what an honest resume repeats
 _SCRIPTS = ("LATIN", "CYRILLIC", "GREEK")
 
 
@@ -77,6 +79,9 @@ def _texts(resume: ResumeDoc) -> list[str]:
 
 def _norm(s: str) -> str:
     return " ".join(_TOKEN.findall(unicodedata.normalize("NFKC", s).lower()))
+
+
+_AD_KEYS = tuple(f" {_norm(p)} " for p in _AD_PHRASES)  # the phrases as ``_norm`` writes text
 
 
 def _mixed_script_words(text: str) -> list[str]:
@@ -98,8 +103,8 @@ def _disguised_words(text: str) -> list[str]:
     return out
 
 
-def _hidden(resume: ResumeDoc) -> Flag | None:
-    texts = _texts(resume)
+def _hidden(resume: ResumeDoc, extra: Sequence[str] = ()) -> Flag | None:
+    texts = [*_texts(resume), *extra]
     n = sum(len(_INVISIBLE.findall(t)) for t in texts)
     n = n if n >= INVISIBLE_MIN else 0
     mixed = [w for t in texts for w in _disguised_words(t)]
@@ -113,8 +118,9 @@ def _hidden(resume: ResumeDoc) -> Flag | None:
     return Flag("hidden_characters", "; ".join(parts))
 
 
-def _instructions(resume: ResumeDoc) -> Flag | None:
-    hits = [m.group(0) for t in _texts(resume) for m in _INSTRUCTION.finditer(_clean_chars(t))]
+def _instructions(resume: ResumeDoc, extra: Sequence[str] = ()) -> Flag | None:
+    texts = [*_texts(resume), *extra]
+    hits = [m.group(0) for t in texts for m in _INSTRUCTION.finditer(_clean_chars(t))]
     if not hits:
         return None
     return Flag("injected_instructions", f"instructions to an automated screener: {hits[0][:80]!r}")
@@ -149,15 +155,17 @@ def _repetition(resume: ResumeDoc) -> list[Flag]:
 
 def _ad_text(resume: ResumeDoc) -> Flag | None:
     text = _norm(" \n ".join([resume.summary, *resume.experience, resume.headline]))
-    found = [p for p in _AD_PHRASES if _norm(p) and f" {_norm(p)} " in f" {text} "]
+    found = [p for p, k in zip(_AD_PHRASES, _AD_KEYS, strict=True) if k in f" {text} "]
     if len(found) < AD_PHRASES_MIN:
         return None
     return Flag("pasted_job_text", f"job-ad phrases: {', '.join(repr(p) for p in found[:3])}")
 
 
-def detect(resume: ResumeDoc) -> list[Flag]:
-    """Every flag the resume alone shows (empty: nothing found)."""
-    flags = [f for f in (_hidden(resume), _instructions(resume)) if f]
+def detect(resume: ResumeDoc, *, raw_texts: Sequence[str] = ()) -> list[Flag]:
+    """Every flag the resume alone shows (empty: nothing found). ``raw_texts``: other text of the same resume
+    (an uploaded file's extracted text) searched for hidden characters and instructions only (it repeats the
+    sections, so it would count as repetition)."""
+    flags = [f for f in (_hidden(resume, raw_texts), _instructions(resume, raw_texts)) if f]
     flags += _repetition(resume)
     ad = _ad_text(resume)
     return flags + ([ad] if ad else [])
@@ -177,10 +185,10 @@ def copied_share(resume: ResumeDoc, text: str) -> float:
 
 
 def _job_parts(job: JobDoc) -> dict[str, str]:
-    """The parts of a job a copy of which is evidence: its title with a skills list (3 skills or more: a title
-    alone is what an honest resume repeats) and its ad text (10 words or more)."""
+    """The parts of a job a copy of which is evidence: its title with a skills list (``COPY_MIN_SKILLS`` or more: a
+    title alone is what an honest resume repeats) and its ad text (10 words or more)."""
     parts = {}
-    if len(job.skills) >= 3:
+    if len(job.skills) >= COPY_MIN_SKILLS:
         parts["title and skills"] = ", ".join([job.title, *job.skills])
     if len(_norm(job.description).split()) >= 10:
         parts["ad"] = job.description
@@ -239,7 +247,7 @@ def _strip_text(text: str, seen: set[str]) -> str:
             key = _norm(seg)
             if _INSTRUCTION.search(seg) or (len(key.split()) >= 4 and key in seen):
                 continue
-            if any(f" {_norm(p)} " in f" {key} " for p in _AD_PHRASES):
+            if any(k in f" {key} " for k in _AD_KEYS):
                 continue
             seen.add(key)
             parts.append(seg)

@@ -14,15 +14,40 @@ from recruiting.filters import ResumeFilter
 from recruiting.models import RESUME_FIELDS, Candidate, Resume
 
 
+class IntegrityFlagSerializer(serializers.Serializer):
+    kind = serializers.CharField(
+        help_text="hidden_characters | injected_instructions | skill_repetition | keyword_stuffing | pasted_job_text"
+    )
+    reason = serializers.CharField()
+
+
 class ResumeOutputSerializer(serializers.ModelSerializer):
     has_file = serializers.SerializerMethodField()
+    flagged = serializers.SerializerMethodField()
+    integrity_flags = IntegrityFlagSerializer(
+        many=True,
+        read_only=True,
+        help_text="what the gamed-resume detector found; flagged text is not scored",
+    )
 
     class Meta:
         model = Resume
-        fields = ["id", "candidate", *RESUME_FIELDS, "has_file", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "candidate",
+            *RESUME_FIELDS,
+            "has_file",
+            "flagged",
+            "integrity_flags",
+            "created_at",
+            "updated_at",
+        ]
 
     def get_has_file(self, obj: Resume) -> bool:
         return bool(obj.source_file)
+
+    def get_flagged(self, obj: Resume) -> bool:
+        return bool(obj.integrity_flags)
 
 
 class ResumeInputSerializer(serializers.Serializer):

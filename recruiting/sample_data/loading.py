@@ -58,6 +58,7 @@ def load_sample_data(
         )
         resume.full_text = resume_compose_text(resume)
         resume.content_hash = resume.compute_content_hash()
+        resume.integrity_flags = resume.compute_integrity_flags()
         resume_rows.append(resume)
     resume_rows = Resume.objects.bulk_create(resume_rows, batch_size=batch_size)
 
