@@ -9,6 +9,7 @@ organization not yours), PermissionDenied (a candidate you see but may not chang
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
@@ -46,13 +47,18 @@ class UploadedResume:
     candidate_created: bool
 
 
+_SLUG = re.compile(r"[-a-zA-Z0-9_]{1,80}")
+
+
 def organization_by_ref(*, user: AbstractBaseUser, ref: str | int) -> Organization:
     """One of the user's organizations by id or slug; 404 naming `organization` for any other."""
     orgs = selectors.organizations_of(user)
     text = str(ref).strip()
     # ASCII digits only ("²".isdigit() is true and int() refuses it) and within a bigint; else a slug.
     as_id = text.isascii() and text.isdigit() and len(text) <= 18
-    org = orgs.filter(pk=int(text)).first() if as_id else orgs.filter(slug=text[:80]).first()
+    # a slug is ASCII letters, digits, "-" and "_": anything else (a NUL byte PostgreSQL refuses) matches none
+    as_slug = not as_id and _SLUG.fullmatch(text) is not None
+    org = orgs.filter(pk=int(text)).first() if as_id else orgs.filter(slug=text).first() if as_slug else None
     if org is None:
         raise Http404({"organization": ["No such organization among yours."]})
     return org

@@ -93,7 +93,7 @@ def test_odd_organization_and_id_filters(recruiter, org, make_job, value):
         assert response.status_code == 400 and name in response.json(), (endpoint, response.content)
 
 
-@pytest.mark.parametrize("value", ["²", "9" * 5000, "9" * 30])
+@pytest.mark.parametrize("value", ["²", "9" * 5000, "9" * 30, "org\x00x", "a b"])
 def test_odd_organization_on_upload_and_import(recruiter, value):
     upload = SimpleUploadedFile("cv.txt", b"Jane Doe\nSkills: python", content_type="text/plain")
     response = recruiter.post(
