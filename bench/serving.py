@@ -32,6 +32,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 RESULTS = ROOT / "bench" / "results" / "serving.json"
 DOC = ROOT / "docs" / "results.md"
+
+from bench._speed_verdicts import serving_verdicts  # noqa: E402
+
 BENCH_DB = "postgres://postgres@127.0.0.1:5432/tandem_bench_serving"
 DIM = 384
 K = 20
@@ -607,6 +610,7 @@ def write_doc(res: dict) -> None:
             v = a[key]
             lines.append(f"| {label} | {v['p50_ms']} | {v['p95_ms']} | {v['p99_ms']} | {v['queries']} |")
         lines += ["", f"Index {a['index']} built in {a['index_build_s']} s. {a['server']}. ({a['load']})", ""]
+    lines += ["### Verdicts", "", *[f"- {v}" for v in res.get("verdicts", [])], ""]
     if res.get("notes"):
         lines += ["### Notes", "", *[f"- {n}" for n in res["notes"]], ""]
     section = "\n".join(lines).rstrip() + "\n"
@@ -665,6 +669,7 @@ def main() -> None:
     if args.note:
         res["notes"] = args.note
     res["machine"]["end"] = load()
+    res["verdicts"] = serving_verdicts(res)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(res, indent=2))
     write_doc(res)

@@ -51,6 +51,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "2")
 
 from bench._measure import _reset_peak, _status_kb  # noqa: E402
 from bench._results_doc import write_section  # noqa: E402
+from bench._speed_verdicts import training_scale_verdicts  # noqa: E402
 
 FULL = {"jobs": 10_000, "resumes": 100_000, "interactions": 1_000_000}
 RESULTS_JSON = ROOT / "bench" / "results" / "training_scale.json"
@@ -410,6 +411,7 @@ def write_markdown(results: list[dict], meta: dict) -> None:
         )
     for note in meta.get("notes", []):
         out.write(f"\n{note}\n")
+    out.write("\n" + "".join(f"- {v}\n" for v in training_scale_verdicts(results)))
     write_section(out.getvalue(), SECTION)
 
 
@@ -446,7 +448,8 @@ def main() -> None:
         "notes": args.note,
     }
     RESULTS_JSON.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS_JSON.write_text(json.dumps({"meta": meta, "results": merged}, indent=1))
+    verdicts = training_scale_verdicts(merged)
+    RESULTS_JSON.write_text(json.dumps({"meta": meta, "results": merged, "verdicts": verdicts}, indent=1))
     write_markdown(merged, meta)
 
 
