@@ -1,7 +1,8 @@
 """The Celery app. Tasks live in `workers/tasks/`; settings come from Django (CELERY_*).
 
-Queues (routed by task module, see CELERY_TASK_ROUTES): embedding, training, scoring, backfill (low priority), default.
-Beat (CELERY_BEAT_SCHEDULE): the nightly retrain chain and the embedding sweep.
+Queues (routed by task module, see CELERY_TASK_ROUTES): embedding, training, scoring, backfill (low priority), imports,
+default.
+Beat (CELERY_BEAT_SCHEDULE): the nightly retrain chain, the embedding sweep and the re-sends (embedding, imports).
 """
 
 import logging
@@ -17,7 +18,13 @@ app = Celery("tandem")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 # workers/tasks is a package of modules; each one is named so all of them register.
 app.autodiscover_tasks(
-    ["workers.tasks.embedding", "workers.tasks.training", "workers.tasks.scoring", "workers.tasks.backfill"],
+    [
+        "workers.tasks.embedding",
+        "workers.tasks.training",
+        "workers.tasks.scoring",
+        "workers.tasks.backfill",
+        "workers.tasks.imports",
+    ],
     related_name=None,
 )
 

@@ -254,6 +254,7 @@ CELERY_TASK_ROUTES = {
     "workers.tasks.training.*": {"queue": "training"},
     "workers.tasks.scoring.*": {"queue": "scoring"},
     "workers.tasks.backfill.*": {"queue": "backfill"},
+    "workers.tasks.imports.*": {"queue": "imports"},
 }
 
 # Beat: the nightly retrain chain (train -> evaluate -> promote) and a sweep that picks up embedding work
@@ -265,6 +266,12 @@ EMBEDDING_SWEEP_SECONDS = env_int("EMBEDDING_SWEEP_SECONDS", 600)
 COMPACTION_DELAY_SECONDS = env_int("COMPACTION_DELAY_SECONDS", 10)
 # Re-sends the embedding work of documents flagged while the broker was unreachable (the flags are the outbox).
 EMBEDDING_RESEND_SECONDS = env_int("EMBEDDING_RESEND_SECONDS", 30)
+# Bulk imports (recruiting.import_jobs): a queued job whose message was not sent is re-sent after
+# IMPORT_RESEND_SECONDS; a running one without a heartbeat (one per committed batch) for IMPORT_STALE_SECONDS is
+# taken over. One run's time limit (soft; the hard kill 30 s later).
+IMPORT_RESEND_SECONDS = env_int("IMPORT_RESEND_SECONDS", 30)
+IMPORT_STALE_SECONDS = env_int("IMPORT_STALE_SECONDS", 300)
+IMPORT_TASK_TIME_LIMIT_SECONDS = env_int("IMPORT_TASK_TIME_LIMIT_SECONDS", 3600)
 
 
 def _crontab(line: str):
@@ -291,6 +298,10 @@ CELERY_BEAT_SCHEDULE = {
     "embedding-resend": {
         "task": "workers.tasks.embedding.embed_dirty_documents",
         "schedule": float(EMBEDDING_RESEND_SECONDS),
+    },
+    "imports-resend": {
+        "task": "workers.tasks.imports.resend_stale_imports",
+        "schedule": float(IMPORT_RESEND_SECONDS),
     },
     "embedding-sweep": {
         "task": "workers.tasks.embedding.embed_dirty_documents",

@@ -326,6 +326,48 @@ class Interaction(models.Model):
         return self.strength > 0
 
 
+class ImportJob(models.Model):
+    """A bulk import queued off the request: the stored upload, its stage and counts, and its checkpoint.
+
+    `lines_done` is the last line of the last batch recorded; a committed batch records it in the batch's own
+    transaction, so a worker killed mid-batch loses only that batch's uncommitted rows and a re-run resumes
+    after the checkpoint without duplicating anything (recruiting.import_jobs)."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="import_jobs")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    kind = models.CharField(max_length=20)
+    format = models.CharField(max_length=10)
+    file_name = models.CharField(max_length=200, blank=True, default="")
+    file = models.FileField(upload_to="imports/%Y/%m/", blank=True, max_length=300)
+    file_bytes = models.PositiveBigIntegerField(default=0)
+    batch_size = models.PositiveIntegerField(default=500)
+    partial_batches = models.BooleanField(default=False)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    attempt = models.PositiveIntegerField(default=0)
+    lines_done = models.PositiveIntegerField(default=0)
+    report = models.JSONField(default=dict, blank=True)  # ImportReport.to_dict(), rejected rows capped
+    error = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)
+
+
 assert set(INTERACTION_STRENGTH) == set(Interaction.Kind.values), "kinds and strengths must agree"
 assert {f.name for f in Job._meta.fields} >= {*JOB_FIELDS, *JOB_CONTENT_FIELDS}, (
     "job field lists name model fields"

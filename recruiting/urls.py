@@ -53,4 +53,5 @@ urlpatterns = [
     path("interactions/", interactions.InteractionListApi.as_view(), name="interaction-list"),
     path("interactions/<int:pk>/", interactions.InteractionDetailApi.as_view(), name="interaction-detail"),
     path("imports/", imports.ImportApi.as_view(), name="import-create"),
+    path("imports/<int:pk>/", imports.ImportDetailApi.as_view(), name="import-detail"),
 ]

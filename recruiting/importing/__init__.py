@@ -59,7 +59,7 @@ validation), ``appliers`` (the idempotent writes), ``notices`` (the batch's sign
 run), ``report`` and ``errors``.
 """
 
-from recruiting.importing.batches import import_file
+from recruiting.importing.batches import check_file, import_file
 from recruiting.importing.columns import DEFAULT_BATCH_SIZE, FORMATS, KINDS
 from recruiting.importing.errors import ImportFileError, RowError
 from recruiting.importing.readers import guess_format
@@ -72,6 +72,7 @@ __all__ = [
     "ImportFileError",
     "ImportReport",
     "RowError",
+    "check_file",
     "guess_format",
     "import_file",
 ]

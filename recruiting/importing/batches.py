@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 from typing import IO, Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -41,6 +42,28 @@ def _error_reason(exc: ValidationError) -> list[tuple[str, str]]:
     return [("", " ".join(exc.messages))]
 
 
+def check_file(file: IO[bytes], *, kind: str, format: str | None = None, filename: str = "") -> str:
+    """The file's format after a cheap look at its start: UTF-8 text, a CSV header naming known and required
+    columns, or a first JSON Lines record that is an object. ImportFileError (nothing read past the first
+    record), ValueError for a bad kind/format. The file is left at its start."""
+    if kind not in KINDS:
+        raise ValueError(f"Unknown kind {kind!r}; expected one of {', '.join(KINDS)}.")
+    head = file.read(65536)
+    file.seek(0)
+    check_text(head)
+    fmt = (format or guess_format(filename, head)).lower()
+    if fmt not in FORMATS:
+        raise ValueError(f"Unknown format {fmt!r}; expected one of {', '.join(FORMATS)}.")
+    try:
+        next(iter(open_records(file, fmt=fmt, filename=filename, kind=kind)), None)
+    finally:
+        file.seek(0)
+    return fmt
+
+
+Checkpoint = Callable[[ImportReport, int], Any]
+
+
 def import_file(
     *,
     organization: Organization,
@@ -52,30 +75,29 @@ def import_file(
     actor: AbstractBaseUser | None = None,
     progress: Callable[[int], Any] | None = None,
     partial_batches: bool = False,
+    report: ImportReport | None = None,
+    start_after_line: int = 0,
+    checkpoint: Checkpoint | None = None,
 ) -> ImportReport:
     """Import one binary file object (seekable) into `organization`. See `recruiting.importing`.
 
     `progress(n)` is called after each batch with the number of rows it held (a tqdm's `update`).
+    Resuming: `report` holds the counts so far and records up to `start_after_line` are skipped.
+    `checkpoint(report, last line)` runs inside a committed batch's transaction (after a rolled-back one, on
+    its own), so what it records commits exactly with the batch's rows.
     Raises ImportFileError for a file that cannot be read at all, ValueError for a bad kind/format.
     """
-    if kind not in KINDS:
-        raise ValueError(f"Unknown kind {kind!r}; expected one of {', '.join(KINDS)}.")
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1.")
-    head = file.read(65536)
-    file.seek(0)
-    check_text(head)
-    fmt = (format or guess_format(filename, head)).lower()
-    if fmt not in FORMATS:
-        raise ValueError(f"Unknown format {fmt!r}; expected one of {', '.join(FORMATS)}.")
+    fmt = check_file(file, kind=kind, format=format, filename=filename)
     records = open_records(file, fmt=fmt, filename=filename, kind=kind)
+    if start_after_line:
+        records = ((line, record) for line, record in records if line > start_after_line)
 
-    report = ImportReport(kind=kind, format=fmt)
+    report = report or ImportReport(kind=kind, format=fmt)
     applier = RowApplier(organization, kind, actor)
     for batch in in_batches(records, batch_size):
-        report.batches += 1
-        report.total += len(batch)
-        run_batch(applier, batch, report, partial=partial_batches)
+        run_batch(applier, batch, report, partial=partial_batches, checkpoint=checkpoint)
         if progress is not None:
             progress(len(batch))
     return report
@@ -93,30 +115,62 @@ class _BatchRejected(Exception):
 
 
 def run_batch(
-    applier: RowApplier, batch: list[tuple[int, Any]], report: ImportReport, *, partial: bool = False
+    applier: RowApplier,
+    batch: list[tuple[int, Any]],
+    report: ImportReport,
+    *,
+    partial: bool = False,
+    checkpoint: Checkpoint | None = None,
 ) -> None:
     """Apply one batch in one transaction and count it in `report`; a failed batch leaves nothing."""
+    before = replace(report, rejected=list(report.rejected))
+    last_line = batch[-1][0]
     try:
         with transaction.atomic():
             notices = applier.start_batch(batch)
             outcomes, rejected = _apply_rows(applier, batch)
             if rejected and not partial:
                 raise _BatchRejected(rejected)
+            _count_committed(report, batch, outcomes, rejected)
+            if checkpoint is not None:
+                checkpoint(report, last_line)
             notices.send_on_commit()  # one bulk signal for the batch, once it commits
     except _BatchRejected as exc:
         applier.forget_lookups()
+        _count_read(report, batch)
         _report_rolled_back(report, batch, exc.rejected)
-        return
     except DatabaseError as exc:
         logger.warning("import batch rolled back (%s rows): %s", len(batch), exc)
         applier.forget_lookups()
+        _restore(report, before)
+        _count_read(report, batch)
         _report_database_error(report, batch, exc)
+    else:
         return
+    if checkpoint is not None:
+        checkpoint(report, last_line)
+
+
+def _count_read(report: ImportReport, batch: list[tuple[int, Any]]) -> None:
+    report.batches += 1
+    report.total += len(batch)
+
+
+def _count_committed(
+    report: ImportReport, batch: list[tuple[int, Any]], outcomes: list[str], rejected: list[Rejection]
+) -> None:
+    _count_read(report, batch)
     for outcome in outcomes:
         setattr(report, outcome, getattr(report, outcome) + 1)
     report.accepted += len(outcomes)
     for line, field_name, reason in rejected:
         report.reject(line, field_name, reason)
+
+
+def _restore(report: ImportReport, before: ImportReport) -> None:
+    """Undo the counts of a batch whose transaction did not commit."""
+    for name in before.__dataclass_fields__:
+        setattr(report, name, getattr(before, name))
 
 
 def _apply_rows(applier: RowApplier, batch: list[tuple[int, Any]]) -> tuple[list[str], list[Rejection]]:

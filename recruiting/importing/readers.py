@@ -68,6 +68,11 @@ def jsonl_records(binary: IO[bytes]) -> Iterator[tuple[int, dict | RowError]]:
             continue
         try:
             value = json.loads(line)
+        except RecursionError:  # nesting deeper than the parser's stack: a bad row, never a crashed run
+            if not seen_record:
+                raise ImportFileError(f"Line {line_no} is nested too deeply; expected JSON Lines.") from None
+            yield line_no, RowError("", "The JSON is nested too deeply.")
+            continue
         except json.JSONDecodeError as exc:
             if not seen_record:
                 raise ImportFileError(

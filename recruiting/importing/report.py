@@ -52,6 +52,12 @@ class ImportReport:
             "batches_rolled_back": self.batches_rolled_back,
         }
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ImportReport:
+        """The report `to_dict` wrote (a resumed import continues its counts)."""
+        names = {f for f in cls.__dataclass_fields__}
+        return cls(**{k: (list(v) if k == "rejected" else v) for k, v in data.items() if k in names})
+
     def summary(self) -> str:
         return (
             f"{self.kind}: {self.total} rows, {self.accepted} accepted "

@@ -30,7 +30,7 @@ from django.core.files.storage import storages
 
 REPO = Path(__file__).resolve().parents[2]
 CELERY_BIN = Path(sys.executable).with_name("celery")
-QUEUES = ("training", "embedding", "scoring", "backfill", "default")
+QUEUES = ("training", "embedding", "scoring", "backfill", "imports", "default")
 
 
 def database_url() -> str:
