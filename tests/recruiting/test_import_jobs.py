@@ -162,7 +162,12 @@ def test_a_run_killed_mid_batch_resumes_after_its_checkpoint_without_duplicates(
     assert import_jobs.stale_import_ids() == [job.pk]  # what the beat re-sends
     assert import_jobs.run_import_job(job.pk).status == "succeeded"
     job.refresh_from_db()
-    assert (job.attempt, job.report["total"], job.report["created"], job.report["unchanged"]) == (2, 10, 10, 0)
+    assert (job.attempt, job.report["total"], job.report["created"], job.report["unchanged"]) == (
+        2,
+        10,
+        10,
+        0,
+    )
     assert Job.objects.count() == 10
     assert sorted(Job.objects.values_list("external_id", flat=True)) == sorted(f"ext-{i}" for i in range(10))
 
