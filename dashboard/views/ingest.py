@@ -1,19 +1,17 @@
 """Upload a resume file and bulk-import a file: the same calls as `POST /api/resumes/upload/` and
-`POST /api/imports/` (`recruiting.ingest_services`, `recruiting.importing`), the report shown on the page."""
+`POST /api/imports/` (`recruiting.ingest_services`, `recruiting.import_jobs`); an import's stage, counts and
+report are shown as the worker runs it."""
 
 from __future__ import annotations
-
-import uuid
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 
 from dashboard.forms import ImportForm, ResumeUploadForm
-from dashboard.progress import ImportProgress, import_progress
 from dashboard.views.common import recruiter_required
-from recruiting import importing, ingest_services
+from recruiting import import_jobs, importing, ingest_services
 from recruiting.parsing.formats import ParseError, UnsupportedFileType
 from recruiting.parsing.limits import LimitExceeded
 
@@ -75,37 +73,38 @@ def resume_upload(request: HttpRequest) -> HttpResponse:
 
 @recruiter_required
 def bulk_import(request: HttpRequest) -> HttpResponse:
+    """Queue the import (`POST /api/imports/`'s service); the page then follows the job's stage and counts."""
     form = ImportForm(request.POST or None, request.FILES or None, user=request.user)
-    context = {"form": form, "report": None, "progress_token": uuid.uuid4().hex}
+    context = {"form": form, "job": None}
     if request.method != "POST":
         return render(request, "dashboard/import.html", context)
     if form.is_valid() and not _size_error(form, settings.IMPORT_UPLOAD_MAX_BYTES):
-        data, upload = form.cleaned_data, form.cleaned_data["file"]
-        progress = ImportProgress(request.user.pk, request.POST.get("progress_token", ""), upload.size or 0)
+        data = form.cleaned_data
         try:
-            report = importing.import_file(
+            job = import_jobs.create_import_job(
+                user=request.user,
                 organization=data["organization"],
                 kind=data["kind"],
-                file=upload,
-                filename=upload.name or "",
-                actor=request.user,
+                upload=data["file"],
                 partial_batches=data["partial_batches"],
-                progress=progress,
             )
         except importing.ImportFileError as exc:
             form.add_error("file", str(exc))
         else:
-            context["report"] = report.to_dict()
-        finally:
-            progress.finish()
-    status = 200 if context["report"] else 400
+            if not request.htmx:
+                return redirect("dashboard:import-job", import_pk=job.pk)
+            job.refresh_from_db()  # eager Celery (make demo): already run
+            context["job"] = job
+    status = 202 if context["job"] else 400
     return _render(
         request, "dashboard/import.html", context, partial="dashboard/_import_result.html", status=status
     )
 
 
 @recruiter_required
-def bulk_import_progress(request: HttpRequest, token: str) -> HttpResponse:
-    """Rows imported so far by this user's import with `token` (the import page polls it)."""
-    record = import_progress(user_id=request.user.pk, token=token)
-    return render(request, "dashboard/_import_progress.html", {"progress": record})
+def import_job(request: HttpRequest, import_pk: int) -> HttpResponse:
+    """One import of the user's organizations: stage and counts while it runs (the block polls itself), then
+    the report. Another organization's import is a 404."""
+    job = get_object_or_404(import_jobs.import_jobs_visible_to(request.user), pk=import_pk)
+    template = "dashboard/_import_job.html" if request.htmx else "dashboard/import_job.html"
+    return render(request, template, {"job": job})

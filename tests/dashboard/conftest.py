@@ -10,7 +10,7 @@ from matching import cache, embedding, encoders
 from matching import index as mindex
 from matching.index.upkeep import connect_match_signals
 from recruiting import services
-from recruiting.models import Candidate, Membership
+from recruiting.models import Candidate, ImportJob, Membership
 
 # A real Celery worker for the training page's browser test (tests/workers/conftest.py).
 from tests.workers.conftest import start_worker, worker_base_env, worker_settings  # noqa: F401
@@ -100,7 +100,9 @@ def world(db, serving, make_org, django_capture_on_commit_callbacks):
         )
     embedding.embed_documents("resume", [r.pk for r in [*pool, other_resume, own_resume]])
     embedding.embed_documents("job", [job.pk, other_job.pk])
+    import_job = ImportJob.objects.create(organization=org_a, kind="jobs", format="csv", file_name="jobs.csv")
     return {
+        "import_job": import_job,
         "org_a": org_a,
         "org_b": org_b,
         "recruiter": recruiter,

@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 
 from dashboard import urls as dashboard_urls
-from recruiting.models import Candidate, Interaction, Job, Resume
+from recruiting.models import Candidate, ImportJob, Interaction, Job, Resume
 from tests.dashboard.conftest import PASSWORD
 from tests.dashboard.urlmap import ORG_OBJECTS, OTHER_ARGUMENTS, PLATFORM_OBJECTS, org_urls, route_arguments
 
@@ -253,7 +253,9 @@ def test_upload_stores_a_parsed_resume_with_its_file_and_names_a_bad_file(signed
     assert Resume.objects.filter(candidate__full_name="Zoe Upload").count() == 1
 
 
-def test_import_reports_accepted_and_rejected_rows(signed_in, world):
+def test_import_is_queued_and_the_page_follows_its_stage_counts_and_report(signed_in, world):
+    from workers.tasks.imports import run_import
+
     client = signed_in(world["recruiter"])
     csv_file = io.BytesIO(
         b"external_id,title,location,seniority\n"
@@ -262,27 +264,34 @@ def test_import_reports_accepted_and_rejected_rows(signed_in, world):
         b"imp-3,Imported Lead,Paris,wizard\n"
     )
     csv_file.name = "jobs.csv"
-    token = "ab" * 16
-    form = {
-        "organization": world["org_a"].pk,
-        "kind": "jobs",
-        "file": csv_file,
-        "partial_batches": "on",
-        "progress_token": token,
-    }
+    form = {"organization": world["org_a"].pk, "kind": "jobs", "file": csv_file, "partial_batches": "on"}
     response = client.post("/import/", form, **HTMX)
     body = response.content.decode()
-    assert response.status_code == 200 and 'id="accepted">1<' in body and 'id="rejected">2<' in body
+    assert response.status_code == 202 and 'id="import-stage">queued<' in body
+    job = ImportJob.objects.exclude(pk=world["import_job"].pk).get()
+    assert f'hx-get="/import/{job.pk}/"' in body  # the block polls itself until the job ends
+    assert not Job.objects.filter(external_id="imp-1").exists()  # nothing imported inside the request
+
+    run_import.apply(args=[job.pk]).get()  # the worker
+    body = client.get(f"/import/{job.pk}/", **HTMX).content.decode()
+    assert 'id="import-stage">finished<' in body and "hx-get" not in body
+    assert 'id="accepted">1<' in body and 'id="rejected">2<' in body and 'id="import-processed">3<' in body
     assert "title" in body and "seniority" in body  # each rejected row's field is named
     assert Job.objects.filter(organization=world["org_a"], external_id="imp-1").exists()
-    progress = client.get(f"/import/progress/{token}/").content.decode()
-    assert "Finished: 3 rows in 1 batch so far" in progress  # what the page polled while it ran
-    assert "rows" not in signed_in(world["admin"]).get(f"/import/progress/{token}/").content.decode()
+    assert client.get(f"/import/{job.pk}/").status_code == 200  # the whole page too
+    assert signed_in(world["other"]).get(f"/import/{job.pk}/").status_code == 404
     client = signed_in(world["recruiter"])
     foreign = io.BytesIO(b"title\nX\n")
     foreign.name = "jobs.csv"
     response = client.post("/import/", {"organization": world["org_b"].pk, "kind": "jobs", "file": foreign})
     assert response.status_code == 400 and not Job.objects.filter(title="X").exists()
+    unreadable = io.BytesIO(b"title,colour\nX,red\n")
+    unreadable.name = "jobs.csv"
+    response = client.post(
+        "/import/", {"organization": world["org_a"].pk, "kind": "jobs", "file": unreadable}, **HTMX
+    )
+    assert response.status_code == 400 and "Unknown CSV columns" in response.content.decode()
+    assert ImportJob.objects.count() == 2
 
 
 def test_analytics_funnel_and_time_in_stage(signed_in, world):

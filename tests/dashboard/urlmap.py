@@ -9,7 +9,7 @@ from dashboard import urls as dashboard_urls
 
 # Route arguments that name an object of one organization, and those that name a platform-wide object
 # (model versions and training runs belong to no organization: who may see them is the registry API's rule).
-ORG_OBJECTS = {"job_pk", "resume_pk", "candidate_pk", "org_pk"}
+ORG_OBJECTS = {"job_pk", "resume_pk", "candidate_pk", "org_pk", "import_pk"}
 PLATFORM_OBJECTS = {"run_pk", "version_pk"}
 OTHER_ARGUMENTS = {"chart": "funnel", "token": "0" * 32}
 
@@ -30,6 +30,7 @@ def org_urls(world: dict) -> list[tuple[str, str]]:
         "resume_pk": resume.pk,
         "candidate_pk": resume.candidate_id,
         "org_pk": world["org_a"].pk,
+        "import_pk": world["import_job"].pk,
         **OTHER_ARGUMENTS,
     }
     out = []
