@@ -249,7 +249,7 @@ def print_instructions(ctx: DemoContext) -> None:
             f"curl -s {auth} -F file=@{ctx.files['resume']} -F organization={ORG_SLUG} {h}/api/resumes/upload/",
         ),
         (
-            "Import jobs from CSV (run it twice: nothing is duplicated)",
+            "Import jobs from CSV (202 and a status_url to follow; run it twice: nothing is duplicated)",
             f"curl -s {auth} -F organization={ORG_SLUG} -F kind=jobs -F file=@{ctx.files['jobs_csv']} {h}/api/imports/",
         ),
         (
