@@ -34,14 +34,28 @@ class ArtifactError(Exception):
 
 
 def save_model_to_bytes(model: MatchingModel) -> bytes:
+    return save_state_to_bytes(model.to_state())
+
+
+def save_state_to_bytes(state: dict) -> bytes:
+    """An artifact of a model state (``MatchingModel.to_state``, possibly edited: ``ml.erase``)."""
     buf = io.BytesIO()
-    torch.save({"format_version": FORMAT_VERSION, "model": model.to_state()}, buf)
+    torch.save({"format_version": FORMAT_VERSION, "model": state}, buf)
     payload = buf.getvalue()
     return MAGIC + struct.pack(">Q", len(payload)) + hashlib.sha256(payload).digest() + payload
 
 
 def load_model_from_bytes(blob: bytes, *, expected_sha256: str | None = None) -> MatchingModel:
     """Inverse of ``save_model_to_bytes``. ``expected_sha256`` is the hex digest of the WHOLE blob/file."""
+    state = load_state_from_bytes(blob, expected_sha256=expected_sha256)
+    try:
+        return MatchingModel.from_state(state)
+    except Exception as e:
+        raise ArtifactError(f"artifact does not describe a valid model: {e}") from e
+
+
+def load_state_from_bytes(blob: bytes, *, expected_sha256: str | None = None) -> dict:
+    """The verified model state of an artifact (no model is built)."""
     if expected_sha256 is not None:
         got = hashlib.sha256(blob).hexdigest()
         if got != expected_sha256.lower():
@@ -67,10 +81,7 @@ def load_model_from_bytes(blob: bytes, *, expected_sha256: str | None = None) ->
             f"artifact written by an incompatible model format v{version}; retrain "
             f"(this code reads format v{FORMAT_VERSION})"
         )
-    try:
-        return MatchingModel.from_state(obj["model"])
-    except Exception as e:
-        raise ArtifactError(f"artifact does not describe a valid model: {e}") from e
+    return obj["model"]
 
 
 def save_model(model: MatchingModel, path: str | os.PathLike) -> str:

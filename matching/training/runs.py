@@ -23,6 +23,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from matching.encoders import current_encoder
+from matching.erasure import erase_gone_resumes
 from matching.models import ModelVersion, TrainingRun
 from matching.selectors import active_model_version, load_model_cached
 from matching.training.artifacts import ARTIFACT_DIR, delete_temp_artifacts, model_storage, write_artifact
@@ -210,7 +211,7 @@ def train_run(run_id: int, *, train_fn=None) -> int | None:
         holdout, zero_shot = _evaluate_on_holdout(model, snap, encoder, seed=version.version)
     with _timed(timings, "artifact"):
         progress.stage("artifact")
-        blob = save_model_to_bytes(model)
+        blob = erase_gone_resumes(save_model_to_bytes(model))  # erased since the snapshot
         name, sha = write_artifact(
             blob,
             f"{ARTIFACT_DIR}/v{version.version:05d}-run{run_id}-a{run.attempt}-"
@@ -334,7 +335,7 @@ def refit_version(version: ModelVersion, *, train_fn=None) -> bool:
     encoder = current_encoder()
     config = TrainConfig.from_dict(version.config)
     model = _train_model(data, config, encoder, _RefitProgress(version), train_fn or train)
-    blob = save_model_to_bytes(model)
+    blob = erase_gone_resumes(save_model_to_bytes(model))
     name, sha = write_artifact(
         blob,
         f"{ARTIFACT_DIR}/v{version.version:05d}-refit-{hashlib.sha256(blob).hexdigest()[:12]}.tandem",
