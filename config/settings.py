@@ -272,6 +272,8 @@ EMBEDDING_RESEND_SECONDS = env_int("EMBEDDING_RESEND_SECONDS", 30)
 IMPORT_RESEND_SECONDS = env_int("IMPORT_RESEND_SECONDS", 30)
 IMPORT_STALE_SECONDS = env_int("IMPORT_STALE_SECONDS", 300)
 IMPORT_TASK_TIME_LIMIT_SECONDS = env_int("IMPORT_TASK_TIME_LIMIT_SECONDS", 3600)
+# Training runs committed while the broker or Redis was down are sent by the beat after this long.
+TRAINING_DISPATCH_SECONDS = env_int("TRAINING_DISPATCH_SECONDS", 30)
 
 
 def _crontab(line: str):
@@ -302,6 +304,12 @@ CELERY_BEAT_SCHEDULE = {
     "imports-resend": {
         "task": "workers.tasks.imports.resend_stale_imports",
         "schedule": float(IMPORT_RESEND_SECONDS),
+        "options": {"queue": "default"},
+    },
+    "training-dispatch": {
+        "task": "workers.tasks.training.dispatch_training",
+        "schedule": float(TRAINING_DISPATCH_SECONDS),
+        "options": {"queue": "default"},  # never behind a long training on its own queue
     },
     "embedding-sweep": {
         "task": "workers.tasks.embedding.embed_dirty_documents",

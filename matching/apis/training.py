@@ -20,6 +20,7 @@ from matching.compat.backfill import vector_counts
 from matching.compat.projection import serving_base
 from matching.models import ModelVersion, TrainingRun
 from matching.training.activation import activate, rollback
+from matching.training.dispatch import WAITING
 from matching.training.errors import RegistryError
 from matching.training.runs import start_training_run
 
@@ -145,7 +146,8 @@ def _conflict(exc: RegistryError) -> Response:
 
 
 class TrainingRunListApi(GenericAPIView):
-    """GET lists runs; POST starts one (201), or returns the one in progress (200)."""
+    """GET lists runs; POST starts one (201), or returns the one in progress (200). A run committed while the
+    broker or Redis is down answers 202: it is queued and the dispatcher sends it once they are back."""
 
     queryset = TrainingRun.objects.select_related("model_version").order_by("-created_at")
     serializer_class = TrainingRunSerializer
@@ -158,16 +160,19 @@ class TrainingRunListApi(GenericAPIView):
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response(TrainingRunSerializer(page, many=True).data)
 
-    @extend_schema(request=None, responses={200: TrainingRunSerializer, 201: TrainingRunSerializer})
+    @extend_schema(
+        request=None,
+        responses={200: TrainingRunSerializer, 201: TrainingRunSerializer, 202: TrainingRunSerializer},
+    )
     def post(self, request):
         try:
             run, created = start_training_run(requested_by=request.user, trigger="api")
         except RegistryError as exc:
             return _conflict(exc)
         run = self.get_queryset().get(pk=run.pk)
-        return Response(
-            TrainingRunSerializer(run).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
-        )
+        not_sent = run.status == TrainingRun.Status.QUEUED and run.stage == WAITING
+        code = status.HTTP_202_ACCEPTED if created and not_sent else 201 if created else status.HTTP_200_OK
+        return Response(TrainingRunSerializer(run).data, status=code)
 
 
 class TrainingRunDetailApi(GenericAPIView):

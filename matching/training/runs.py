@@ -16,7 +16,6 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from celery import chain
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Max
@@ -27,6 +26,7 @@ from matching.erasure import erase_gone_resumes
 from matching.models import ModelVersion, TrainingRun
 from matching.selectors import active_model_version, load_model_cached
 from matching.training.artifacts import ARTIFACT_DIR, delete_temp_artifacts, model_storage, write_artifact
+from matching.training.dispatch import LOCK_DOWN, pending_runs, queue_without_lock, send_run
 from matching.training.errors import RegistryError, Superseded, TrainingBusy
 from matching.training.evaluation import (
     build_eval_set,
@@ -73,8 +73,19 @@ def _new_training_version(run: TrainingRun) -> ModelVersion:
 def start_training_run(
     *, requested_by=None, trigger: str = "api", enqueue: bool = True
 ) -> tuple[TrainingRun, bool]:
-    """Start a training run, or return the one in progress. Returns (run, created)."""
+    """Start a training run, or return the one in progress. Returns (run, created).
+
+    The run commits queued before its chain is sent; with the broker or Redis down it stays queued for the
+    dispatcher (matching.training.dispatch), never failed and never waited on."""
     lock = training_lock()
+    try:
+        return _start_with_lock(lock, requested_by, trigger, enqueue)
+    except LOCK_DOWN as exc:
+        log.warning("training lock unreachable (%s)", exc)
+        return queue_without_lock(requested_by=requested_by, trigger=trigger, config=effective_train_config())
+
+
+def _start_with_lock(lock, requested_by, trigger: str, enqueue: bool) -> tuple[TrainingRun, bool]:
     for _ in range(20):
         holder = lock.holder()
         if holder is not None:
@@ -89,15 +100,12 @@ def start_training_run(
             # The holder finished or never existed (its creation rolled back) but the lock was not released.
             lock.release(holder)
             continue
-        # The lock is free: runs still marked queued/running have lost their lock (expired): orphans.
-        TrainingRun.objects.filter(status__in=[TrainingRun.Status.QUEUED, TrainingRun.Status.RUNNING]).update(
-            status=TrainingRun.Status.FAILED,
-            error="abandoned: its training lock expired without the run finishing",
-            finished_at=timezone.now(),
-        )
-        ModelVersion.objects.filter(
-            status=ModelVersion.Status.TRAINING, training_runs__status="failed"
-        ).update(status=ModelVersion.Status.FAILED, notes="training abandoned (lock expired)")
+        pending = pending_runs().first()  # committed while Redis was down, never sent: it is the run
+        if pending is not None and lock.acquire(pending.pk):
+            if enqueue:
+                send_run(pending.pk)
+            return pending, False
+        _fail_orphans()
         acquired_for = None
         try:
             with transaction.atomic():
@@ -111,7 +119,7 @@ def start_training_run(
                     raise TrainingBusy("lost the race for the training lock")
                 acquired_for = run.pk
                 if enqueue:
-                    transaction.on_commit(lambda run_id=run.pk: _enqueue_or_fail(run_id))
+                    transaction.on_commit(lambda run_id=run.pk: send_run(run_id))
         except TrainingBusy:
             continue
         except BaseException:
@@ -122,23 +130,16 @@ def start_training_run(
     raise TrainingBusy("could not start a training run: the training lock is contended")
 
 
-def _enqueue_or_fail(run_id: int) -> None:
-    try:
-        enqueue_training(run_id)
-    except Exception as exc:  # broker down: do not leave a queued run holding the lock for its whole TTL
-        log.exception("could not queue training run %s", run_id)
-        fail_run(run_id, f"could not queue the training task: {type(exc).__name__}: {exc}")
-
-
-def enqueue_training(run_id: int) -> str:
-    """The chain train -> evaluate -> promote for one run. Returns the train task's id."""
-    # The task module calls into this one, so the tasks are imported where they are queued.
-    from workers.tasks.training import evaluate_model, promote_model, train_model
-
-    result = chain(train_model.s(run_id), evaluate_model.s(), promote_model.s()).apply_async()
-    task_id = result.parent.parent.id if result.parent and result.parent.parent else result.id
-    TrainingRun.objects.filter(pk=run_id).update(celery_task_id=task_id or "")
-    return task_id
+def _fail_orphans() -> None:
+    """The lock is free: runs still marked queued/running (and sent) have lost their lock (expired)."""
+    TrainingRun.objects.filter(status__in=[TrainingRun.Status.QUEUED, TrainingRun.Status.RUNNING]).update(
+        status=TrainingRun.Status.FAILED,
+        error="abandoned: its training lock expired without the run finishing",
+        finished_at=timezone.now(),
+    )
+    ModelVersion.objects.filter(status=ModelVersion.Status.TRAINING, training_runs__status="failed").update(
+        status=ModelVersion.Status.FAILED, notes="training abandoned (lock expired)"
+    )
 
 
 def _begin_attempt(run_id: int, lock: TrainingLock) -> TrainingRun | None:

@@ -89,3 +89,120 @@ def django_on_commit_immediately(monkeypatch):
             yield
 
     return ctx()
+
+
+# --- training start: the run is the outbox -----------------------------------------------------------------
+
+
+@pytest.fixture
+def refusing_broker(monkeypatch):
+    """The Celery app pointed at a port nothing listens on (a stopped Redis), its producer pool rebuilt."""
+    app = celery_config.app
+    original = app.conf.broker_url
+
+    def point_at(url: str) -> None:
+        app.conf.broker_url = url
+        app._pool = None
+        app.amqp._producer_pool = None
+        celery_config._broker_down_until = 0.0
+
+    point_at("redis://127.0.0.1:1/0")
+    yield point_at
+    point_at(original)
+
+
+@pytest.fixture
+def training_env(settings):
+    import uuid
+
+    settings.TRAINING_LOCK_KEY = f"tandem:test:training-lock:{uuid.uuid4().hex[:8]}"
+    settings.TRAINING_DISPATCH_SECONDS = 0
+    yield settings
+    from matching.redis_client import redis_client
+
+    redis_client().delete(settings.TRAINING_LOCK_KEY)
+
+
+def _drain_training_queue() -> int:
+    import redis
+    from django.conf import settings
+
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    n = client.llen("training")
+    client.delete("training")
+    return n
+
+
+@pytest.mark.django_db
+@pytest.mark.timeout(60)
+def test_training_start_with_the_broker_refusing_is_queued_and_the_dispatcher_sends_it_once(
+    make_user, client_for, training_env, refusing_broker, monkeypatch
+):
+    from matching.models import TrainingRun
+    from matching.training.dispatch import WAITING
+    from workers.tasks.training import dispatch_training
+
+    assert not celery_config.runs_eagerly()
+    _drain_training_queue()
+    staff = client_for(make_user(is_staff=True))
+    started = time.monotonic()
+    with django_on_commit_immediately(monkeypatch):
+        response = staff.post("/api/training-runs/")
+    assert response.status_code == 202, response.content
+    assert time.monotonic() - started < 10
+    run = response.json()
+    assert (run["status"], run["stage"]) == ("queued", WAITING)
+    with django_on_commit_immediately(monkeypatch):
+        again = staff.post("/api/training-runs/")
+    assert again.status_code == 200 and again.json()["id"] == run["id"]  # one run, not two
+    assert dispatch_training.apply().get()["sent"] == 0  # the broker still refuses: still queued
+    assert TrainingRun.objects.get(pk=run["id"]).status == "queued"
+
+    refusing_broker(settings_broker_url())  # the broker is back
+    result = dispatch_training.apply().get()
+    assert result == {"pending": 1, "sent": 1, "run_id": run["id"]}
+    sent = TrainingRun.objects.get(pk=run["id"])
+    assert sent.celery_task_id and sent.stage == "" and sent.status == "queued"
+    assert dispatch_training.apply().get()["sent"] == 0  # sent once
+    assert _drain_training_queue() == 1
+    assert TrainingRun.objects.count() == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.timeout(60)
+def test_training_start_with_redis_down_commits_a_queued_run_without_the_lock(
+    make_user, client_for, training_env, refusing_broker, monkeypatch
+):
+    import redis
+
+    from matching import redis_client as redis_module
+    from matching.models import TrainingRun
+    from workers.tasks.training import dispatch_training
+
+    _drain_training_queue()
+    monkeypatch.setattr(
+        redis_module, "_client", redis.Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=1)
+    )
+    staff = client_for(make_user(is_staff=True))
+    started = time.monotonic()
+    with django_on_commit_immediately(monkeypatch):
+        response = staff.post("/api/training-runs/")
+        again = staff.post("/api/training-runs/")
+    assert response.status_code == 202, response.content
+    assert again.status_code == 200 and again.json()["id"] == response.json()["id"]
+    assert time.monotonic() - started < 10
+    assert dispatch_training.apply().get()["sent"] == 0  # Redis still down
+    monkeypatch.setattr(redis_module, "_client", None)  # Redis is back
+    refusing_broker(settings_broker_url())
+    result = dispatch_training.apply().get()
+    assert result["sent"] == 1 and result["run_id"] == response.json()["id"]
+    from matching.training.lock import training_lock
+
+    assert training_lock().holder() == response.json()["id"]  # it runs under the training lock
+    assert _drain_training_queue() == 1 and TrainingRun.objects.count() == 1
+
+
+def settings_broker_url() -> str:
+    from django.conf import settings
+
+    return settings.CELERY_BROKER_URL

@@ -17,6 +17,7 @@ from django.conf import settings
 
 from matching.model_space import write_active_space
 from matching.models import ModelVersion, TrainingRun
+from matching.training.dispatch import dispatch_pending_runs
 from matching.training.errors import Superseded
 from matching.training.promotion import compare_with_active, promote_if_better
 from matching.training.runs import fail_run, finish_run, start_training_run, train_run
@@ -105,3 +106,10 @@ def nightly_retrain() -> dict:
     """Beat entry point: start the chain unless a run is in progress (then that one stands)."""
     run, created = start_training_run(requested_by=None, trigger="nightly")
     return {"run_id": run.pk, "created": created}
+
+
+@shared_task(acks_late=True)
+def dispatch_training() -> dict:
+    """Beat (on the default queue, never behind a training): send the runs committed while the broker or Redis
+    was down."""
+    return dispatch_pending_runs()
