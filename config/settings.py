@@ -61,6 +61,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "config.dependencies.DependencyGuardMiddleware",  # JSON 503 + Retry-After when PostgreSQL/Redis is down
+    "config.query_deadline.QueryDeadlineMiddleware",  # a query of a request past its bound: connection cut, 503
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -112,6 +113,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         }
     )
 DATABASE_DOWN_RETRY_SECONDS = float(os.environ.get("DATABASE_DOWN_RETRY_SECONDS", "2"))
+# Client-side bound on one query of a web request (config.query_deadline): a server frozen mid-query answers
+# 503 after this long instead of holding the worker to its kill. 0: off. Workers use the statement timeout.
+DATABASE_REQUEST_QUERY_SECONDS = float(os.environ.get("DATABASE_REQUEST_QUERY_SECONDS", "5"))
 DEPENDENCY_RETRY_AFTER_SECONDS = env_int("DEPENDENCY_RETRY_AFTER_SECONDS", 5)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

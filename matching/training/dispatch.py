@@ -54,10 +54,8 @@ def send_run(run_id: int) -> bool:
 
 
 def pending_runs():
-    """Queued runs whose chain was never sent, oldest first."""
-    return TrainingRun.objects.filter(status=TrainingRun.Status.QUEUED, celery_task_id="").order_by(
-        "created_at"
-    )
+    """Queued runs whose chain could not be sent (the broker or Redis was down), oldest first."""
+    return TrainingRun.objects.filter(status=TrainingRun.Status.QUEUED, stage=WAITING).order_by("created_at")
 
 
 def queue_without_lock(*, requested_by, trigger: str, config: dict) -> tuple[TrainingRun, bool]:
