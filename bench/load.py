@@ -41,7 +41,7 @@ from bench._loadrig import (
     start_gunicorn,
 )
 from bench._results_doc import publish
-from bench.load_report import markdown, verdicts
+from bench.load_report import markdown, summary, verdicts
 
 OUT = ROOT / "bench" / "results" / "load.json"
 DB = "tandem_load"
@@ -310,7 +310,9 @@ def main() -> None:
         "faults": faults,
     }
     result["verdicts"] = verdicts(result)
-    publish(result, OUT, jsonable=lambda r: r, markdown=None, heading="## Load")
+    publish(
+        result, OUT, jsonable=lambda r: r, markdown=summary(result), heading="## Reliability (bench/load.py)"
+    )
     doc = ROOT / "docs" / "reliability.md"
     doc.write_text(markdown(result, doc.read_text() if doc.exists() else ""), encoding="utf-8")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench.load_report import markdown, verdicts
+from bench.load_report import markdown, summary, verdicts
 
 
 def _cell(rps: float, p99: float = 10.0, errors: dict | None = None) -> dict:
@@ -54,3 +54,11 @@ def test_markdown_has_every_cell_and_the_verdicts():
     text = markdown(result)
     assert text.count("| cached |") == 3 and "| redis frozen |" in text
     assert all(f"- {line}" in text for line in result["verdicts"])
+
+
+def test_summary_has_the_8_client_cells_the_faults_and_the_verdicts():
+    result = _result(85.0, 20.0, GOOD_FAULT)
+    result["verdicts"] = verdicts(result)
+    text = summary(result)
+    assert text.startswith("## Reliability (bench/load.py)") and "| cached | 85.0 | 85% |" in text
+    assert "| redis frozen |" in text and all(f"- {line}" in text for line in result["verdicts"])
