@@ -127,6 +127,7 @@ class ImportApi(ScopedListView):
     """
 
     parser_classes = [MultiPartParser, FormParser]
+    ordering_fields = ["created_at", "finished_at"]
 
     def get_queryset(self):
         return import_jobs.import_jobs_visible_to(self.request.user)
