@@ -128,7 +128,7 @@ def wait_port(port: int, timeout: float = 60) -> None:
 def start_gunicorn(env: dict, workers: int, log: Path) -> subprocess.Popen:
     """Served as the README's deployment section says (gunicorn, sync workers)."""
     cmd = [str(ROOT / ".venv/bin/gunicorn"), "config.wsgi:application", "--bind", f"127.0.0.1:{HTTP_PORT}",
-           "--workers", str(workers), "--timeout", "30", "--max-requests", "2000", "--max-requests-jitter", "200"]  # fmt: skip
+           "--workers", str(workers), "--timeout", "30", "--max-requests", "50000", "--max-requests-jitter", "5000"]  # fmt: skip
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
     wait_port(HTTP_PORT)
     return proc
