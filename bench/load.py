@@ -189,7 +189,8 @@ def _fault(name: str, sc, tokens, break_it, mend_it, env, before=3.0, during=5.0
     result = run_load(8, before + during + after, tokens, sc.mixed)
     t.join()
     down, up = marks["down"], marks["up"]
-    during_s = [s for s in result.samples if down <= s.started < up]
+    # every request in flight during the fault, also those sent just before it (a freeze holds them)
+    during_s = [s for s in result.samples if s.started < up and s.started + s.seconds > down]
     codes: dict[str, int] = {}
     for s in during_s:
         codes[str(s.status)] = codes.get(str(s.status), 0) + 1
@@ -207,6 +208,9 @@ def _fault(name: str, sc, tokens, break_it, mend_it, env, before=3.0, during=5.0
         if failed
         else None,
         "during_max_ms": round(max((s.seconds for s in during_s), default=0) * 1000, 1),
+        "during_p99_ms": round(float(np.percentile([s.seconds for s in during_s], 99)) * 1000, 1)
+        if during_s
+        else None,
         "non_503_errors": sum(
             n for c, n in codes.items() if c not in ("503",) and (c.startswith("5") or c == "0")
         ),

@@ -25,6 +25,7 @@ GOOD_FAULT = {
     "during_codes": {"200": 10, "503": 3},
     "during_error_p99_ms": 120.0,
     "during_max_ms": 300.0,
+    "during_p99_ms": 250.0,
     "non_503_errors": 0,
     "recovery_s": 0.4,
     "errors_5s_after_recovery": 0,
@@ -46,6 +47,10 @@ def test_verdicts_follow_the_goals():
     assert slow[0].endswith("NOT MET") and slow[2].endswith("NOT MET")
     lost = verdicts(_result(90.0, 10.0, {**GOOD_FAULT, "rows_lost": 1}))
     assert lost[2].endswith("NOT MET")
+    held = verdicts(_result(90.0, 10.0, {**GOOD_FAULT, "during_p99_ms": 5100.0}))  # a freeze held requests
+    assert held[2].endswith("NOT MET")
+    unseen = verdicts(_result(90.0, 10.0, {**GOOD_FAULT, "during_codes": {}, "during_p99_ms": None}))
+    assert unseen[2].endswith("NOT MET")  # nothing observed during the fault is no evidence
 
 
 def test_markdown_has_every_cell_and_the_verdicts():
