@@ -636,6 +636,11 @@ def main() -> None:
         "--api", action="store_true", help="also /candidates over HTTP with --api-resumes in PostgreSQL"
     )
     ap.add_argument("--api-only", action="store_true")
+    ap.add_argument(
+        "--api-model",
+        action="store_true",
+        help="also /candidates with the demo's trained model (own database)",
+    )
     ap.add_argument("--api-resumes", type=int, default=100_000)
     ap.add_argument("--note", action="append", default=[])
     args = ap.parse_args()
@@ -666,6 +671,10 @@ def main() -> None:
             res["embedding"] = bench_embedding()
     if args.api or args.api_only:
         res["api"] = bench_api(args.api_resumes)
+    if args.api_model:
+        from bench._serving_model_api import bench_api_model
+
+        res["api_model"] = bench_api_model()
     if args.note:
         res["notes"] = args.note
     res["machine"]["end"] = load()
