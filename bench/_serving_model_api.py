@@ -20,6 +20,7 @@ import os
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -52,6 +53,7 @@ def _env(var_dir: Path) -> dict:
         "TANDEM_VAR_DIR": str(var_dir),
         "CELERY_TASK_ALWAYS_EAGER": "1",
         "DEBUG": "0",
+        "SECURE_SSL": "0",  # plain HTTP on 127.0.0.1 (production sits behind a TLS proxy)
         "LOG_LEVEL": "WARNING",
         "ALLOWED_HOSTS": "127.0.0.1",
         "THROTTLE_SCORING_RATE": "100000/minute",
@@ -61,13 +63,10 @@ def _env(var_dir: Path) -> dict:
 
 def _manage(env: dict, *args: str) -> str:
     out = subprocess.run(
-        [sys.executable, str(ROOT / "manage.py"), *args],
-        env=env,
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-        text=True,
+        [sys.executable, str(ROOT / "manage.py"), *args], env=env, cwd=ROOT, capture_output=True, text=True
     )
+    if out.returncode:
+        raise RuntimeError(f"manage.py {args[0]} failed: {out.stderr[-2000:]}")
     return out.stdout
 
 
@@ -95,7 +94,7 @@ def prepare(var_dir: Path, *, resumes: int, jobs: int, interactions: int) -> dic
         "from recruiting.models import Job, Resume\n"
         "from rest_framework.authtoken.models import Token\n"
         "active = ModelVersion.objects.filter(status='active').order_by('-pk').first()\n"
-        "result = {'active': active and active.name, 'resumes': Resume.objects.count(),"
+        "result = {'active': active and f'v{active.version}', 'resumes': Resume.objects.count(),"
         " 'section_rows': SectionVectors.objects.filter(kind='resume').count(),"
         " 'token': Token.objects.get(user__username='demo').key,"
         " 'jobs': list(Job.objects.filter(status='open', organization__slug='demo-recruiting')"
@@ -130,6 +129,8 @@ class _Server:
             try:
                 self.get("/api/auth/me/")
                 return
+            except urllib.error.HTTPError:
+                raise
             except OSError:
                 time.sleep(0.5)
         raise RuntimeError("runserver did not start")
