@@ -474,7 +474,13 @@ def _time_candidates_api(token_key: str, jobs: list) -> dict:
     from matching import cache as mcache
 
     port = 8765 + (os.getpid() % 200)
-    env = {**os.environ, "DEBUG": "0", "SECURE_SSL": "0", "LOG_LEVEL": "WARNING", "ALLOWED_HOSTS": "127.0.0.1"}
+    env = {
+        **os.environ,
+        "DEBUG": "0",
+        "SECURE_SSL": "0",
+        "LOG_LEVEL": "WARNING",
+        "ALLOWED_HOSTS": "127.0.0.1",
+    }
     server = subprocess.Popen(
         [
             sys.executable,

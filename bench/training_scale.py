@@ -162,12 +162,14 @@ def load_platform(scale: float, seed: int = 0) -> dict:
             "recruiting_resume",
             [
                 "id", "candidate_id", "external_id", "headline", "summary", "skills", "experience", "education",
-                "full_text", "source_file", "source_file_name", "content_hash", "created_at", "updated_at",
+                "full_text", "source_file", "source_file_name", "content_hash", "parsed_contact", "integrity_flags",
+                "created_at", "updated_at",
             ],
             (
                 (i + 1, i + 1, "", d.headline, d.summary, json.dumps(list(d.skills)),
                  json.dumps([{"description": e} for e in d.experience]),
-                 json.dumps([{"degree": e} for e in d.education]), "", None, "", f"{i:064x}", long_ago, long_ago)
+                 json.dumps([{"degree": e} for e in d.education]), "", None, "", f"{i:064x}", "{}", "[]",
+                 long_ago, long_ago)
                 for i, d in enumerate(syn.data.resumes)
             ),
         )  # fmt: skip
