@@ -616,6 +616,7 @@ def write_doc(res: dict) -> None:
             v = a[key]
             lines.append(f"| {label} | {v['p50_ms']} | {v['p95_ms']} | {v['p99_ms']} | {v['queries']} |")
         lines += ["", f"Index {a['index']} built in {a['index_build_s']} s. {a['server']}. ({a['load']})", ""]
+    lines += _api_model_lines(res.get("api_model") or {})
     lines += ["### Verdicts", "", *[f"- {v}" for v in res.get("verdicts", [])], ""]
     if res.get("notes"):
         lines += ["### Notes", "", *[f"- {n}" for n in res["notes"]], ""]
@@ -629,6 +630,40 @@ def write_doc(res: dict) -> None:
         nxt = text.find("\n## ", start + 3)
         text = text[:start] + section + (text[nxt + 1 :] if nxt != -1 else "")
     DOC.write_text(text)
+
+
+def _api_model_lines(a: dict) -> list[str]:
+    """The table of ``--api-model``: /candidates/ with the demo's trained model active."""
+    if not a or "cold_rerank_stage" not in a:
+        return []
+    lines = [
+        f"### /api/jobs/{{id}}/candidates/ with a trained model ({a['model']}, {a['resumes']:,} resumes, "
+        f"{a['reranked']} reranked: MATCH_RETRIEVE_K={a.get('retrieve_k')} plus the history neighbours)",
+        "",
+        "| what | p50 ms | p95 ms | n |",
+        "|---|---:|---:|---:|",
+    ]
+    for label, key in [
+        (
+            "rerank stage, first request of a fresh process (section vectors from PostgreSQL)",
+            "cold_rerank_stage",
+        ),
+        ("whole request, same", "cold_request"),
+        ("rerank stage, warm process", "warm_rerank_stage"),
+        ("whole request, uncached, warm process", "uncached_warm_request"),
+        ("cached (Redis)", "cached"),
+        ("bare authenticated endpoint /api/auth/me/, interleaved with the cached ones", "bare_me"),
+    ]:
+        v = a[key]
+        lines.append(f"| {label} | {v['p50_ms']} | {v['p95_ms']} | {v['n']} |")
+    lines += [
+        "",
+        f"Cached p95 / bare p95 = {a['cached_to_bare_p95']}. The demo's data (`manage.py demo`: sample data, "
+        f"embedding worker, first model trained and promoted) in its own PostgreSQL database; {a['server']}. "
+        f"({a['load']})",
+        "",
+    ]
+    return lines
 
 
 def main() -> None:
