@@ -4,6 +4,8 @@ A goal whose figure the run did not produce says so and counts as NOT MET: no ve
 
 from __future__ import annotations
 
+MINILM_SECONDS_PER_TEXT = 0.015  # raw MiniLM per short (~30-token) text on 2 cores (bench/encoder_speed.py)
+
 
 def _met(ok: bool) -> str:
     return "MET" if ok else "NOT MET"
@@ -11,29 +13,33 @@ def _met(ok: bool) -> str:
 
 def serving_verdicts(res: dict) -> list[str]:
     rerank, api, ann = res.get("rerank") or {}, res.get("api") or {}, res.get("ann") or []
+    served = (
+        res.get("api_model") or {}
+    )  # /candidates/ with a trained model active (bench/_serving_model_api.py)
     out = []
-    cold = rerank.get("cold_sections_ms") or []
+    cold = (served.get("cold_rerank_stage") or {}).get("p50_ms")
     out.append(
-        "GOAL cold rerank of 200 stored documents <= 100 ms (section vectors persisted): "
-        + (
-            f"median {sorted(cold)[len(cold) // 2]:.0f} ms of {len(cold)} runs, "
-            if cold
-            else "not measured, "
-        )
-        + "and this figure is the old path (sections encoded first); SectionVectors now remove the encoder for "
-        "stored documents (tests/matching/test_section_vectors.py) but this bench does not measure that path yet: "
-        "NOT MET"
+        f"GOAL cold rerank of 200 stored documents <= 100 ms (section vectors persisted): the server's rerank "
+        f"stage on the first /candidates/ request of a fresh process, median {cold} ms over "
+        f"{served['cold_rerank_stage']['n']} processes ({served.get('reranked')} reranked): {_met(cold <= 100)}"
+        if cold is not None
+        else "GOAL cold rerank of 200 stored documents <= 100 ms: not measured through the API: NOT MET"
     )
-    warm = (rerank.get("warm") or {}).get("p50_ms")
+    warm = (served.get("warm_rerank_stage") or {}).get("p50_ms")
+    synthetic = (rerank.get("warm") or {}).get("p50_ms")
     out.append(
-        f"GOAL warm rerank of 200 p50 <= 30 ms: {warm} ms: {_met(warm is not None and warm <= 30)}"
+        f"GOAL warm rerank of 200 p50 <= 30 ms: the server's rerank stage, trained model, p50 {warm} ms"
+        f"{'' if synthetic is None else f' (ml-only synthetic rerank: {synthetic} ms)'}: {_met(warm <= 30)}"
         if warm is not None
-        else "GOAL warm rerank of 200 p50 <= 30 ms: not measured: NOT MET"
+        else f"GOAL warm rerank of 200 p50 <= 30 ms: not measured through the API (ml-only: {synthetic} ms): NOT MET"
     )
-    cached = (api.get("cached") or {}).get("p95_ms")
+    cached, bare = (served.get("cached") or {}).get("p95_ms"), (served.get("bare_me") or {}).get("p95_ms")
     out.append(
         f"GOAL cached /candidates/ p95 within 1.5x of a bare authenticated DRF endpoint in the same run: cached "
-        f"p95 {cached} ms, bare endpoint not measured by this bench (bench/load.py measures it under load): NOT MET"
+        f"p95 {cached} ms vs /api/auth/me/ p95 {bare} ms, interleaved ({cached / bare:.2f}x): "
+        f"{_met(cached <= 1.5 * bare)}"
+        if cached is not None and bare
+        else "GOAL cached /candidates/ p95 within 1.5x of a bare authenticated DRF endpoint: not measured: NOT MET"
     )
     uncached = (api.get("uncached_warm") or {}).get("p95_ms")
     n = api.get("resumes")
@@ -61,15 +67,28 @@ def training_scale_verdicts(results: list[dict]) -> list[str]:
             "GOAL retrain at 1M interactions <= 30 min at uncapped quality, peak RSS <= 4 GB: not run: NOT MET"
         ]
     capped = full.get("stopped_early")
-    encoded = not full.get("cache_texts")  # a pre-filled section cache leaves the encoder's time out
+    # End to end = what the nightly task runs, snapshot to artifact. Section vectors are computed once, when a
+    # document is written (embedding worker), and read back from SectionVectors; a run that still called the
+    # encoder for stored documents, or that pre-filled a cache the service would not have, is not end to end.
+    stored = bool(full.get("section_vector_rows"))
+    # What the encoder still gets in a retrain (the graph's skill/place names, calibration's attacked texts) is
+    # timed here with a stand-in encoder; MiniLM would add ~15 ms a short text on 2 cores, so that estimate is added.
+    texts = int(full.get("encoder_calls_during_training") or 0)
+    wall = full["total_s"] + MINILM_SECONDS_PER_TEXT * texts
     ref = (tenth or {}).get("holdout", {}).get("ndcg_at_10")
     got = full["holdout"].get("ndcg_at_10")
+    how = (
+        f"section vectors read from SectionVectors; {texts} other texts encoded (+{MINILM_SECONDS_PER_TEXT * texts:.0f} s "
+        f"with MiniLM, included)"
+        if stored
+        else "MiniLM encoding is not in this run (cache pre-filled), so it is not end to end"
+    )
     out = [
         f"GOAL retrain at 1M interactions reaches the uncapped quality in <= 30 min end to end: "
-        f"{full['total_s'] / 60:.1f} min, {full['epochs_done']} of {full['config']['epochs']} epochs"
+        f"{wall / 60:.1f} min, {full['epochs_done']} of {full['config']['epochs']} epochs"
         f"{' (capped)' if capped else ''}, held-out NDCG@10 {got:.3f} vs {ref if ref is None else round(ref, 3)} "
-        f"uncapped at 1/10 scale; MiniLM encoding is not in this run (cache pre-filled), so it is not end to "
-        f"end: {_met(got is not None and ref is not None and got >= ref and full['total_s'] <= 1800 and encoded)}",
+        f"uncapped at 1/10 scale; {how}: "
+        f"{_met(got is not None and ref is not None and got >= ref and wall <= 1800 and stored)}",
         f"GOAL peak RSS <= 4 GB at 1M interactions: {full['peak_rss_mb'] / 1024:.1f} GB: "
         f"{_met(full['peak_rss_mb'] <= 4096)}",
     ]

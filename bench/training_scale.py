@@ -8,15 +8,16 @@ platform written into PostgreSQL (database `tandem_bench`, created and migrated 
 Full size = 10,000 jobs, 100,000 resumes, 1,000,000 interactions (ml.data.synthetic: occupations, seniority,
 skills, hidden taste, 20% flipped labels, Zipf-like activity over 180 days); 1/10 and 1/100 scale all three.
 
-"Embeddings cached": every section text the model reads is put in the embedding cache beforehand with a
-random unit vector (a stand-in encoder, version "bench-random:384"), so MiniLM never runs. This is what a
-nightly retrain sees when the documents were embedded at write time; it leaves the network, graph and
-database costs untouched. MiniLM itself costs about 2-4 ms per text on these 2 cores (not included).
+Section vectors stored: every document's section vectors are written to ``SectionVectors`` beforehand (random unit
+vectors of a stand-in encoder, version "bench-random:384"), as the embedding worker writes them when a document is
+created or edited; the training service reads them back (its "encode" stage) and never calls the encoder. This is
+what a nightly retrain sees; MiniLM's own cost is paid once per document at write time (about 2-4 ms per section
+text on these 2 cores, not in the table).
 
 Stages (wall seconds; peak = the process's resident-set high-water mark during the stage minus RSS at its start,
 VmHWM reset through /proc/self/clear_refs):
   snapshot   read every document and interaction up to now from PostgreSQL, convert, time-split (85/15)
-  encode     section embeddings of every document, from the cache
+  encode     section vectors of every document, read from SectionVectors into the training cache
   graph      relation graph (skills/categories, content kNN, training interaction edges)
   training   the epochs (co-teaching text + relation views), plus ml's in-sample AUC on <= 20k training pairs
   evaluation held-out slice (per job: its held-out resumes + 100 random), trained model and zero-shot cosine
@@ -70,7 +71,7 @@ def ensure_database() -> None:
 
 
 class RandomUnitEncoder:
-    """Stand-in encoder: a random unit vector per text (what the pre-filled cache holds)."""
+    """Stand-in encoder: a random unit vector per text (what the stored section vectors hold)."""
 
     version = "bench-random:384"
     dim = 384
@@ -161,12 +162,14 @@ def load_platform(scale: float, seed: int = 0) -> dict:
             "recruiting_resume",
             [
                 "id", "candidate_id", "external_id", "headline", "summary", "skills", "experience", "education",
-                "full_text", "source_file", "source_file_name", "content_hash", "created_at", "updated_at",
+                "full_text", "source_file", "source_file_name", "content_hash", "parsed_contact", "integrity_flags",
+                "created_at", "updated_at",
             ],
             (
                 (i + 1, i + 1, "", d.headline, d.summary, json.dumps(list(d.skills)),
                  json.dumps([{"description": e} for e in d.experience]),
-                 json.dumps([{"degree": e} for e in d.education]), "", None, "", f"{i:064x}", long_ago, long_ago)
+                 json.dumps([{"degree": e} for e in d.education]), "", None, "", f"{i:064x}", "{}", "[]",
+                 long_ago, long_ago)
                 for i, d in enumerate(syn.data.resumes)
             ),
         )  # fmt: skip
@@ -197,25 +200,46 @@ def load_platform(scale: float, seed: int = 0) -> dict:
     return {**n, "generate_s": round(t_gen, 1), "load_s": round(time.perf_counter() - t0, 1)}
 
 
-def prefill_cache(encoder):
-    """Every section text of every document in the DB, as the training will see them, -> cache."""
-    from matching.documents import iter_job_docs, iter_resume_docs
-    from ml.embedding import EmbeddingCache
-    from ml.textview import job_section_texts, resume_section_texts
+def store_section_vectors(encoder, batch: int = 5000) -> int:
+    """Every document's section vectors into ``SectionVectors``, as the embedding worker writes them when a
+    document is created or edited, so the training service reads them (its "encode" stage) instead of
+    encoding. Returns the rows written."""
+    from django.db import connection
 
-    cache = EmbeddingCache(encoder)
-    batch: list[str] = []
-    for docs, fn in ((iter_job_docs(), job_section_texts), (iter_resume_docs(), resume_section_texts)):
-        for d in docs:
-            batch.extend(fn(d))
-            if len(batch) >= 50_000:
-                cache.encode(batch, batch_size=50_000)
-                batch = []
-    if batch:
-        cache.encode(batch, batch_size=50_000)
-    cache.hits = cache.misses = 0
+    from matching.documents import iter_job_docs, iter_resume_docs
+    from matching.section_store import section_texts
+    from ml.embedding import text_hash
+
+    now = datetime.now(UTC)
+    written = 0
+    with connection.cursor() as c:
+        c.execute("TRUNCATE matching_sectionvectors")
+        for kind, docs in (("job", iter_job_docs()), ("resume", iter_resume_docs())):
+            chunk: list = []
+            for d in [*docs, None]:
+                if d is not None:
+                    chunk.append(d)
+                if chunk and (d is None or len(chunk) >= batch):
+                    texts = [section_texts(x) for x in chunk]
+                    vecs = encoder.encode([t for ts in texts for t in ts]).reshape(
+                        len(chunk), -1, encoder.dim
+                    )
+                    _copy(
+                        c.cursor,
+                        "matching_sectionvectors",
+                        ["kind", f"{kind}_id", "encoder_version", "content_hash", "text_hashes", "dim", "vectors",
+                         "updated_at"],
+                        (
+                            (kind, int(x.id), encoder.version, "", ",".join(text_hash(t) for t in ts), encoder.dim,
+                             v.astype("<f4").tobytes(), now)
+                            for x, ts, v in zip(chunk, texts, vecs, strict=True)
+                        ),
+                    )  # fmt: skip
+                    written += len(chunk)
+                    chunk = []
+        c.execute("ANALYZE matching_sectionvectors")
     encoder.calls = 0
-    return cache
+    return written
 
 
 class StageClock:
@@ -256,21 +280,21 @@ def run_scale(scale: float, *, max_minutes: float | None, epochs: int | None) ->
     encoder = RandomUnitEncoder()
     encoders._encoder = encoder
     t0 = time.perf_counter()
-    cache = prefill_cache(encoder)
-    prefill_s = time.perf_counter() - t0
-    print(f"[scale {scale}] cache pre-filled with {len(cache)} texts in {prefill_s:.0f}s", flush=True)
+    stored = store_section_vectors(encoder)
+    store_s = time.perf_counter() - t0
+    print(f"[scale {scale}] section vectors of {stored} documents stored in {store_s:.0f}s", flush=True)
 
     _override_training_config(max_minutes, epochs)
     clock = StageClock()
     epoch_seconds: list[float] = []
-    train_fn = _clocked_train_fn(scale, clock, epoch_seconds, cache)
+    train_fn = _clocked_train_fn(scale, clock, epoch_seconds)
     run, version, total = _train_once(clock, train_fn)
     m = version.metrics
     result = {
         "scale": scale,
         "sizes": sizes,
-        "prefill_cache_s": round(prefill_s, 1),
-        "cache_texts": len(cache),
+        "store_section_vectors_s": round(store_s, 1),
+        "section_vector_rows": stored,
         "encoder_calls_during_training": encoder.calls,
         "config": {
             k: run.config.get(k)
@@ -304,8 +328,9 @@ def _override_training_config(max_minutes: float | None, epochs: int | None) -> 
     settings.TRAINING_CONFIG = {**settings.TRAINING_CONFIG, **overrides}
 
 
-def _clocked_train_fn(scale: float, clock: StageClock, epoch_seconds: list[float], prefilled):
-    """``ml.network.train`` on the pre-filled cache, marking the encode/graph/training stages on ``clock``."""
+def _clocked_train_fn(scale: float, clock: StageClock, epoch_seconds: list[float]):
+    """``ml.network.train`` on the cache the service primed from SectionVectors, marking the graph/training
+    stages on ``clock`` (the service's own "encode" mark starts the encode stage)."""
     from ml.network import train
 
     def train_fn(data, config, *, cache: object = None, progress=None):
@@ -319,8 +344,7 @@ def _clocked_train_fn(scale: float, clock: StageClock, epoch_seconds: list[float
                 print(f"[scale {scale}]   epoch {p.epoch}/{p.epochs} kept {p.kept_fraction:.2f}", flush=True)
             progress(p)
 
-        clock.start("encode")
-        return train(data, config, cache=prefilled, progress=on_progress)
+        return train(data, config, cache=cache, progress=on_progress)
 
     return train_fn
 
@@ -338,7 +362,12 @@ def _train_once(clock: StageClock, train_fn):
     original_stage = ProgressWriter.stage
 
     def stage(self, name, **kw):
-        mapping = {"snapshot": "snapshot", "evaluate": "evaluation", "artifact": "artifact"}
+        mapping = {
+            "snapshot": "snapshot",
+            "encode": "encode",
+            "evaluate": "evaluation",
+            "artifact": "artifact",
+        }
         if name in mapping:
             clock.start(mapping[name])
         return original_stage(self, name, **kw)
@@ -379,8 +408,8 @@ def write_markdown(results: list[dict], meta: dict) -> None:
     out.write(
         "Written by `bench/training_scale.py` (raw figures: `bench/results/training_scale.json`). The real training "
         "service (`matching.training.runs.train_run`, what the `train_model` task runs) on a synthetic platform in "
-        "PostgreSQL; embeddings cached (every section text pre-filled in the cache with a random unit vector, so "
-        "MiniLM never runs; that cost is not in the table). Peak = growth of the resident set above its level at "
+        "PostgreSQL; section vectors stored in SectionVectors beforehand (random unit vectors, as the embedding "
+        "worker writes them at write time) and read back by the service, so the encoder never runs in the retrain. Peak = growth of the resident set above its level at "
         "the start of the stage; peak RSS = the process's high-water mark in that stage. "
         f"Machine: {meta['cpus']} CPUs shared with other work, {meta['python']}, torch {meta['torch']}; "
         f"{meta['date']}.\n\n"

@@ -90,3 +90,17 @@ def prime_cache(cache: EmbeddingCache, kind: str, docs: Sequence[tuple[int, JobD
                 found[key] = vec
     cache.put(found)
     return len(found)
+
+
+def prime_cache_for_training(
+    cache: EmbeddingCache, jobs: Sequence[JobDoc], resumes: Sequence[ResumeDoc], *, chunk: int = 2000
+) -> int:
+    """Prime ``cache`` with the stored section vectors of every training document (one query per ``chunk``
+    documents), so a retrain encodes only what the embedding worker has not stored: at a million
+    interactions, re-encoding every section would cost more than the training itself."""
+    added = 0
+    for kind, docs in ((DocumentVector.Kind.JOB, list(jobs)), (DocumentVector.Kind.RESUME, list(resumes))):
+        for start in range(0, len(docs), chunk):
+            part = [(int(d.id), d) for d in docs[start : start + chunk] if str(d.id).isdigit()]
+            added += prime_cache(cache, kind, part)
+    return added

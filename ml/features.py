@@ -22,7 +22,6 @@ a few dense (jobs x history jobs) kernel matrices reduced per query with ``np.ma
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -31,6 +30,7 @@ import scipy.sparse as sp
 import torch
 from torch import nn
 
+from .tfidf import Tfidf, _l2_rows, tokens  # noqa: F401 (tokens: part of this module's API)
 from .types import JobDoc, ResumeDoc
 
 FEATURE_NAMES = (
@@ -39,7 +39,6 @@ FEATURE_NAMES = (
     "own_tfidf", "own_place", "own_state", "query_tfidf", "log_history", "has_history", "log_degree",
 )  # fmt: skip
 N_HISTORY_FEATURES = len(FEATURE_NAMES)
-_TOKEN = re.compile(r"\w+", re.UNICODE)
 _N_KERNELS = 6
 
 
@@ -54,61 +53,6 @@ def place_keys(location: str) -> tuple[str, str]:
         return "", ""
     parts = [p.strip() for p in loc.split(",") if p.strip()]
     return ", ".join(parts), parts[-1] if parts else ""
-
-
-def tokens(text: str) -> list[str]:
-    return _TOKEN.findall(text.lower())
-
-
-class Tfidf:
-    """Minimal TF-IDF (sublinear tf, smooth idf, L2 rows) with a frozen vocabulary; serialisable as lists.
-
-    Written here rather than using scikit-learn's TfidfVectorizer because the artifact loader accepts only
-    plain tensors and lists (torch ``weights_only=True``): a pickled vectorizer could not be stored safely.
-    """
-
-    def __init__(self, vocab: dict[str, int], idf: np.ndarray):
-        self.vocab = vocab
-        self.idf = np.asarray(idf, dtype=np.float32)
-
-    @classmethod
-    def fit(cls, texts: Sequence[str]) -> Tfidf:
-        vocab: dict[str, int] = {}
-        df: list[int] = []
-        for t in texts:
-            for w in dict.fromkeys(tokens(t)):  # first-seen order: the same vocabulary in every process
-                k = vocab.get(w)
-                if k is None:
-                    vocab[w] = len(df)
-                    df.append(0)
-                    k = vocab[w]
-                df[k] += 1
-        n = len(texts)
-        idf = np.log((1 + n) / (1 + np.asarray(df, dtype=np.float64))) + 1.0
-        return cls(vocab, idf)
-
-    def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
-        rows, cols, vals = [], [], []
-        for i, t in enumerate(texts):
-            counts: dict[int, int] = {}
-            for w in tokens(t):
-                k = self.vocab.get(w)
-                if k is not None:
-                    counts[k] = counts.get(k, 0) + 1
-            for k, c in counts.items():
-                rows.append(i)
-                cols.append(k)
-                vals.append((1.0 + np.log(c)) * self.idf[k])
-        m = sp.csr_matrix(
-            (np.asarray(vals, dtype=np.float32), (rows, cols)), shape=(len(texts), len(self.idf))
-        )
-        return _l2_rows(m)
-
-
-def _l2_rows(m: sp.csr_matrix) -> sp.csr_matrix:
-    m = sp.csr_matrix(m, dtype=np.float32)
-    n = np.sqrt(np.asarray(m.multiply(m).sum(1)).ravel())
-    return sp.diags(np.where(n > 0, 1.0 / np.maximum(n, 1e-12), 0.0).astype(np.float32)) @ m
 
 
 class JobSide:

@@ -18,8 +18,10 @@ from django.conf import settings
 from matching.documents import jobs_by_id, resumes_by_id
 from matching.encoders import current_encoder
 from matching.models import ModelVersion
+from matching.section_store import prime_cache_for_training
 from matching.training.snapshot import holdout_events
 from ml import metrics as M
+from ml.embedding import EmbeddingCache, shared_cache
 from ml.types import InteractionEvent
 from recruiting.models import Resume
 
@@ -125,18 +127,27 @@ def evaluate_scores(es: EvalSet, scores: np.ndarray) -> dict[str, float]:
 
 
 def model_scores(model, es: EvalSet) -> np.ndarray:
+    """The model's scores of the held-out pairs; section vectors the embedding worker stored are read, not
+    encoded again."""
     if len(es.pairs) == 0:
         return np.zeros(0)
+    if getattr(model, "cache", None) is not None:
+        prime_cache_for_training(model.cache, es.jobs, es.resumes)
     return model.score_pairs(es.jobs, es.resumes, es.pairs).total
 
 
-def zero_shot_scores(es: EvalSet, encoder=None) -> np.ndarray:
-    """Cosine between encoder vectors of the whole documents (what serving does with no trained model)."""
+def zero_shot_scores(es: EvalSet, encoder=None, cache: EmbeddingCache | None = None) -> np.ndarray:
+    """Cosine between encoder vectors of the whole documents (what serving does with no trained model); the
+    whole-text vectors come from the stored section vectors where the embedding worker wrote them."""
     if len(es.pairs) == 0:
         return np.zeros(0)
     encoder = encoder or current_encoder()
-    vj = encoder.encode([d.full_text() for d in es.jobs], batch_size=settings.EMBEDDING_BATCH_SIZE)
-    vr = encoder.encode([d.full_text() for d in es.resumes], batch_size=settings.EMBEDDING_BATCH_SIZE)
+    if cache is None or cache.version != encoder.version:
+        cache = shared_cache(encoder)
+    prime_cache_for_training(cache, es.jobs, es.resumes)
+    batch = settings.EMBEDDING_BATCH_SIZE
+    vj = cache.encode([d.full_text() for d in es.jobs], batch_size=batch)
+    vr = cache.encode([d.full_text() for d in es.resumes], batch_size=batch)
     return (vj[es.pairs[:, 0]] * vr[es.pairs[:, 1]]).sum(1)
 
 

@@ -24,6 +24,7 @@ from django.utils import timezone
 from matching.encoders import current_encoder
 from matching.erasure import erase_gone_resumes
 from matching.models import ModelVersion, TrainingRun
+from matching.section_store import prime_cache_for_training
 from matching.selectors import active_model_version, load_model_cached
 from matching.training.artifacts import ARTIFACT_DIR, delete_temp_artifacts, model_storage, write_artifact
 from matching.training.dispatch import LOCK_DOWN, pending_runs, queue_without_lock, send_run
@@ -267,6 +268,8 @@ def _train_model(data: MatchingData, config: TrainConfig, encoder, progress: Cal
     except Exception:  # an unreadable cache file only costs time
         log.warning("embedding cache %s unreadable; starting empty", cache_path, exc_info=True)
         cache = EmbeddingCache(encoder)
+    primed = prime_cache_for_training(cache, data.jobs, data.resumes)  # what the embedding worker stored
+    log.info("training cache: %d section vectors read from SectionVectors", primed)
     previous = _distillation_teacher(config, encoder)
     if previous is not None:
         model = train_fn(data, config, cache=cache, progress=progress, previous=previous)
@@ -290,7 +293,8 @@ def _evaluate_on_holdout(model, snap: Snapshot, encoder, *, seed: int) -> tuple[
         resume_docs=lambda ids: {i: snap.resumes[i] for i in ids if i in snap.resumes},
         seed=seed,
     )
-    return evaluate_scores(es, model_scores(model, es)), evaluate_scores(es, zero_shot_scores(es, encoder))
+    zero_shot = zero_shot_scores(es, encoder, model.cache)
+    return evaluate_scores(es, model_scores(model, es)), evaluate_scores(es, zero_shot)
 
 
 def _record_candidate(

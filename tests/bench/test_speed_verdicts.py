@@ -5,7 +5,7 @@ from __future__ import annotations
 from bench._speed_verdicts import serving_verdicts, training_scale_verdicts
 
 
-def _scale(scale, total_s, rss_mb, spe, ndcg, stopped=False, cache_texts=0):
+def _scale(scale, total_s, rss_mb, spe, ndcg, stopped=False, stored_rows=1000, encoder_calls=0):
     return {
         "scale": scale,
         "total_s": total_s,
@@ -13,7 +13,8 @@ def _scale(scale, total_s, rss_mb, spe, ndcg, stopped=False, cache_texts=0):
         "seconds_per_epoch": spe,
         "epochs_done": 10,
         "stopped_early": stopped,
-        "cache_texts": cache_texts,
+        "section_vector_rows": stored_rows,
+        "encoder_calls_during_training": encoder_calls,
         "config": {"epochs": 10},
         "holdout": {"ndcg_at_10": ndcg},
     }
@@ -23,7 +24,7 @@ def test_training_scale_verdicts_flip_with_the_figures():
     good = training_scale_verdicts([_scale(0.1, 100, 900, 30.0, 0.30), _scale(1.0, 1500, 3000, 250.0, 0.31)])
     assert len(good) == 3 and all(v.startswith("GOAL") and v.endswith(": MET") for v in good)
     bad = training_scale_verdicts(
-        [_scale(0.1, 100, 900, 30.0, 0.30), _scale(1.0, 2000, 8000, 900.0, 0.31, stopped=True, cache_texts=5)]
+        [_scale(0.1, 100, 900, 30.0, 0.30), _scale(1.0, 2000, 8000, 900.0, 0.31, stopped=True, stored_rows=0)]
     )
     assert all(v.endswith("NOT MET") for v in bad)
     assert training_scale_verdicts([])[0].endswith("NOT MET")  # not run is not met
@@ -38,4 +39,18 @@ def test_serving_verdicts_one_line_per_goal_and_missing_figures_are_not_met():
             "ann": [{"n": 1_000_000, "backend": "x", "p95_ms": 0.8, "recall_at_20": 0.97, "build_s": 100}],
         }
     )
-    assert fast[1].endswith(": MET") and fast[4].endswith(": MET")
+    assert fast[1].endswith("NOT MET") and fast[4].endswith(": MET")  # the ml-only rerank is not what serves
+    api = {
+        "api_model": {
+            "cold_rerank_stage": {"p50_ms": 60.0, "n": 5},
+            "reranked": 200,
+            "warm_rerank_stage": {"p50_ms": 25.0},
+            "cached": {"p95_ms": 12.0},
+            "bare_me": {"p95_ms": 10.0},
+        }
+    }
+    assert all(v.endswith(": MET") for v in serving_verdicts(api)[:3])
+    api["api_model"]["cached"]["p95_ms"] = 16.0
+    api["api_model"]["cold_rerank_stage"]["p50_ms"] = 140.0
+    worse = serving_verdicts(api)
+    assert worse[0].endswith("NOT MET") and worse[1].endswith(": MET") and worse[2].endswith("NOT MET")

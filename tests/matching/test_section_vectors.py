@@ -75,3 +75,33 @@ def test_zero_shot_reasons_read_stored_sections_too(platform, encoded_texts):  #
     assert body["model"] == "zero-shot" and body["results"]
     assert all(r["best_sections"] for r in body["results"] if r["resume"] != platform["blank"].pk)
     assert encoded_texts == []
+
+
+def test_training_reads_stored_section_vectors_instead_of_encoding(platform, encoded_texts, settings):  # noqa: F811
+    """The nightly retrain encodes no section the embedding worker stored (at scale, re-encoding every
+    section costs more than training); without the stored rows the same training must encode them."""
+    from matching.section_store import section_texts
+    from matching.training.snapshot import take_snapshot
+
+    settings.TRAINING_EMBEDDING_CACHE = ""  # no cache file: only SectionVectors can spare the encoder
+    snap = take_snapshot()
+    stored = {t for d in [*snap.train.jobs, *snap.train.resumes] for t in section_texts(d) if t.strip()}
+    assert stored
+    _fresh_serving_process()
+    encoded_texts.clear()
+    _train_once()
+    assert not stored & set(encoded_texts)
+
+    SectionVectors.objects.all().delete()
+    _fresh_serving_process()
+    encoded_texts.clear()
+    _train_once()
+    assert stored & set(encoded_texts)  # the check above could fail
+
+
+def _train_once() -> None:
+    from matching.training import runs
+
+    run, _ = runs.start_training_run(enqueue=False)
+    assert runs.train_run(run.pk) is not None
+    runs.finish_run(run.pk)

@@ -106,3 +106,16 @@ def test_history_model_scores_cold_jobs_and_round_trips(world, tmp_path):
     back.use_cache(cache)
     s2 = back.score_pairs(data.jobs, data.resumes, pairs)
     np.testing.assert_allclose(s2.total, s.total, rtol=1e-5, atol=1e-6)
+
+
+def test_tfidf_rows_are_the_same_from_the_row_cache():
+    """A text transformed again comes from the row cache and gives the same row as the first time."""
+    from ml.tfidf import Tfidf
+
+    tf = Tfidf.fit(["python django postgres", "nurse berlin", "python data berlin berlin"])
+    texts = ["python berlin berlin", "unknown words only", "", "django django nurse"]
+    first = tf.transform(texts).toarray()
+    again = tf.transform(list(reversed(texts))).toarray()[::-1]
+    assert len(tf._rows) == len(set(texts))
+    np.testing.assert_array_equal(first, again)
+    assert np.allclose(np.linalg.norm(first[[0, 3]], axis=1), 1.0) and not first[1].any()
