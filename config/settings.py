@@ -355,6 +355,18 @@ COMPAT_DRIFT_METHOD = os.environ.get("COMPAT_DRIFT_METHOD", "linear")
 COMPAT_FIT_SAMPLE = env_int("COMPAT_FIT_SAMPLE", 500)
 COMPAT_BACKFILL_BATCH = env_int("COMPAT_BACKFILL_BATCH", 256)
 COMPAT_DISTILL = env_bool("COMPAT_DISTILL", False)
+# Encoder upgrade (matching/training/encoder_upgrade.py): a training run may first fine-tune the deployment's MiniLM
+# on the interactions (contrastive) and train on it; the fine-tuned encoder is stored with the version's artifact.
+# Staff ask for it per run (POST /api/training-runs/ {"finetune_encoder": true}); TRAINING_ENCODER_FINETUNE is the
+# default for runs that do not say (the nightly retrain). The budget is steps, not minutes:
+# ceil(max_pairs / batch_size) x epochs (60 steps, a few minutes of CPU on short texts, by default).
+TRAINING_ENCODER_FINETUNE = env_bool("TRAINING_ENCODER_FINETUNE", False)
+ENCODER_FINETUNE = {
+    "max_pairs": env_int("ENCODER_FINETUNE_MAX_PAIRS", 2000),
+    "epochs": env_int("ENCODER_FINETUNE_EPOCHS", 1),
+    "batch_size": env_int("ENCODER_FINETUNE_BATCH", 32),
+    "max_seq_length": env_int("ENCODER_FINETUNE_MAX_SEQ", 64),
+}
 
 EMBEDDING_DIRTY_BATCH = env_int("EMBEDDING_DIRTY_BATCH", 256)
 EMBEDDING_BATCH_SIZE = env_int("EMBEDDING_BATCH_SIZE", 64)
