@@ -15,7 +15,7 @@ from config.celery import app as celery_app
 from matching import cache, embedding, encoders, selectors
 from matching import index as mindex
 from matching.compat import backfill
-from matching.models import DocumentVector, ModelVersion, TrainingRun
+from matching.models import DocumentVector, ModelVersion, SectionVectors, TrainingRun
 from matching.training import artifacts, runs
 from ml import embedding as ml_embedding
 from recruiting.models import Job, Membership, Resume
@@ -96,17 +96,7 @@ def test_an_encoder_upgrade_serves_at_once_and_rolls_back(
     assert detail["serves_against"] == {"version": v1.version, "projection": settings.COMPAT_DRIFT_METHOD}
     assert detail["vector_encoders"] == {f"v{v1.version}": base}
 
-    # a fresh serving process: no encoder in memory, none unpacked; it comes from the verified artifact
-    selectors.clear_model_cache()
-    ml_embedding._registered.pop(v2.encoder_version, None)
-    shutil.rmtree(artifacts.encoder_dir(v2.encoder_version))
-    served = _jobs(client, resume)
-    assert served["model"] == f"v{v2.version}"
-    assert served["retrieval"]["space"] == f"model:{v2.version}+model:{v1.version}"
-    assert len(served["results"]) == 10
-    assert os.path.isfile(os.path.join(artifacts.encoder_dir(v2.encoder_version), "model.safetensors"))
-    model = selectors.load_model_cached(ModelVersion.objects.get(pk=v2.pk))
-    assert model.encoder_version == v2.encoder_version and model.cache.encoder.version == v2.encoder_version
+    _served_by_a_fresh_process(client, resume, v1, v2)
 
     # half re-embedded by the fine-tuned encoder, then rolled back: the previous version and encoder serve
     backfill.run_backfill(v2.pk, max_batches=1)
@@ -129,7 +119,23 @@ def test_an_encoder_upgrade_serves_at_once_and_rolls_back(
     n = {"job": Job.objects.count(), "resume": Resume.objects.count()}
     assert detail["vectors"] == {f"v{v2.version}": n}
     assert detail["vector_encoders"] == {f"v{v2.version}": v2.encoder_version}
+    # its section vectors are stored too, so serving reranks without running the fine-tuned encoder
+    assert SectionVectors.objects.filter(encoder_version=v2.encoder_version).count() == sum(n.values())
     assert _jobs(client, resume)["retrieval"]["space"] == f"model:{v2.version}"
+
+
+def _served_by_a_fresh_process(client, resume: Resume, v1: ModelVersion, v2: ModelVersion) -> None:
+    """No encoder in memory, none unpacked: v2's encoder comes from its verified artifact."""
+    selectors.clear_model_cache()
+    ml_embedding._registered.pop(v2.encoder_version, None)
+    shutil.rmtree(artifacts.encoder_dir(v2.encoder_version))
+    served = _jobs(client, resume)
+    assert served["model"] == f"v{v2.version}"
+    assert served["retrieval"]["space"] == f"model:{v2.version}+model:{v1.version}"
+    assert len(served["results"]) == 10
+    assert os.path.isfile(os.path.join(artifacts.encoder_dir(v2.encoder_version), "model.safetensors"))
+    model = selectors.load_model_cached(ModelVersion.objects.get(pk=v2.pk))
+    assert model.encoder_version == v2.encoder_version and model.cache.encoder.version == v2.encoder_version
 
 
 def test_a_failed_upgrade_leaves_the_active_version_and_no_encoder_recorded(
