@@ -76,6 +76,8 @@ class Version:
 def fit_version(data, config: TrainConfig, cache, previous: Version | None = None) -> Version:
     t = time.perf_counter()
     model = train(data, config, cache=cache, previous=previous.model if previous is not None else None)
+    if getattr(cache, "path", None) and cache._dirty:
+        cache.save()  # a run stopped later restarts with every section already encoded
     hist = model.metrics.get("history", [])
     return Version(
         model,

@@ -13,6 +13,11 @@ def _pct(x) -> str:
     return "n/a" if x is None else f"{x:.0%}"
 
 
+def _cpu(x) -> str:
+    parts = x if isinstance(x, list) else [x]
+    return " + ".join(f"{p / 60:.1f} min" for p in parts)
+
+
 def markdown(result: dict, heading: str) -> str:
     meta = result["meta"]
     lines = [
@@ -21,7 +26,11 @@ def markdown(result: dict, heading: str) -> str:
         f"Run {meta['finished']} on {meta['machine']} ({meta['cpus']} cores, load average {meta['load_start']} at "
         f"the start, {meta['load_end']} at the end: other engineers' tests and benchmarks shared the machine), "
         f"{'QUICK (plumbing only) ' if meta['quick'] else ''}{meta['total_seconds'] / 60:.1f} min wall. "
-        "Command: `bench/compatibility.py`. JSON: `bench/results/compatibility.json`.",
+        "Command: `bench/compatibility.py`. JSON: `bench/results/compatibility.json`. "
+        f"Every training ran exactly {meta.get('epochs', '?')} epochs (bounded by epochs, no wall-clock cap, so the "
+        "figures do not depend on the load; the wall time does)"
+        + (f"; CPU time {_cpu(meta['cpu_seconds'])}" if meta.get("cpu_seconds") else "")
+        + ".",
         "",
     ]
     for v in result["verdicts"]:

@@ -30,10 +30,10 @@ from django.db.models import Exists, OuterRef
 from config.celery import publish
 from matching import selectors
 from matching.documents import docs_with_hashes
-from matching.encoders import model_space
+from matching.encoders import current_encoder, model_space
 from matching.index.loaded import loaded_indexes
 from matching.models import DocumentVector, ModelVersion
-from matching.section_store import prime_cache
+from matching.section_store import encode_sections, prime_cache, store_sections
 from matching.vector_store import replace_vectors
 from ml.types import InteractionEvent
 from recruiting.models import Interaction, Job, Resume
@@ -104,6 +104,18 @@ def write_vectors(model, version: int, kind: str, ids: list[int]) -> tuple[int, 
     embed = model.embed_jobs if kind == "job" else model.embed_resumes
     vectors = np.asarray(embed(todo_docs, interactions=todo_events), dtype=np.float32)
     replace_vectors(space, kind, [(pk, prints[pk], vec) for pk, vec in zip(todo, vectors, strict=True)])
+    if model.cache.version != current_encoder().version:
+        # A fine-tuned encoder (an encoder upgrade): the embedding worker writes only the deployment encoder's
+        # section vectors, so these are stored here, and serving reranks without running the encoder.
+        sections = encode_sections(model.cache, todo_docs, batch_size=settings.EMBEDDING_BATCH_SIZE)
+        store_sections(
+            model.cache.version,
+            kind,
+            [
+                (pk, docs[pk][0], d, sections[n])
+                for n, (pk, d) in enumerate(zip(todo, todo_docs, strict=True))
+            ],
+        )
     return len(todo), len(docs) - len(todo)
 
 

@@ -33,6 +33,11 @@ class ModelVersion(models.Model):
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children"
     )
     encoder_version = models.CharField(max_length=200, blank=True, default="")
+    # A version trained on a fine-tuned encoder (an encoder upgrade) stores that encoder beside its artifact: a
+    # tar of the sentence-transformers directory, verified against its sha256 when serving loads it. Empty: the
+    # deployment's own encoder.
+    encoder_artifact_name = models.CharField(max_length=500, blank=True, default="")
+    encoder_artifact_sha256 = models.CharField(max_length=64, blank=True, default="")
     # The version this one displaced when it was activated; rollback walks back along this chain.
     replaced = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replaced_by"

@@ -54,7 +54,11 @@ def training_start(request: HttpRequest) -> HttpResponse:
         return refusal
     _require(registry_api.TrainingRunListApi, request, "POST")
     try:
-        run, _ = start_training_run(requested_by=request.user, trigger="dashboard")
+        run, _ = start_training_run(
+            requested_by=request.user,
+            trigger="dashboard",
+            finetune_encoder=True if request.POST.get("finetune_encoder") else None,
+        )
     except RegistryError as exc:
         messages.error(request, f"Training not started: {exc}")
         return redirect("dashboard:models")

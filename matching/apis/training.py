@@ -21,6 +21,7 @@ from matching.compat.projection import serving_base
 from matching.models import ModelVersion, TrainingRun
 from matching.training.activation import activate, rollback
 from matching.training.dispatch import WAITING
+from matching.training.encoder_upgrade import EncoderNotFinetunable
 from matching.training.errors import RegistryError
 from matching.training.runs import start_training_run
 
@@ -54,6 +55,7 @@ class ModelVersionSerializer(serializers.ModelSerializer):
             "artifact_name",
             "artifact_sha256",
             "encoder_version",
+            "encoder_artifact_name",
             "parent_version",
             "replaced_version",
             "notes",
@@ -69,9 +71,17 @@ class ModelVersionDetailSerializer(ModelVersionSerializer):
     serves_against = serializers.SerializerMethodField()
     backfill = serializers.SerializerMethodField()
     vectors = serializers.SerializerMethodField()
+    vector_encoders = serializers.SerializerMethodField()
 
     class Meta(ModelVersionSerializer.Meta):
-        fields = [*ModelVersionSerializer.Meta.fields, "space_ready", "serves_against", "backfill", "vectors"]
+        fields = [
+            *ModelVersionSerializer.Meta.fields,
+            "space_ready",
+            "serves_against",
+            "backfill",
+            "vectors",
+            "vector_encoders",
+        ]
         read_only_fields = fields
 
     def get_serves_against(self, version) -> dict | None:
@@ -85,6 +95,12 @@ class ModelVersionDetailSerializer(ModelVersionSerializer):
 
     def get_vectors(self, version) -> dict:
         return vector_counts()
+
+    def get_vector_encoders(self, version) -> dict:
+        """The encoder that made each stored version's vectors: {"v<n>": encoder version}."""
+        numbers = [int(k[1:]) for k in vector_counts()]
+        rows = ModelVersion.objects.filter(version__in=numbers).values_list("version", "encoder_version")
+        return {f"v{n}": enc for n, enc in rows}
 
 
 class ModelVersionBriefSerializer(serializers.ModelSerializer):
@@ -135,6 +151,17 @@ class TrainingRunSerializer(serializers.ModelSerializer):
         return (run.progress or {}).get("clean_kept_fraction")
 
 
+class TrainingRunRequestSerializer(serializers.Serializer):
+    finetune_encoder = serializers.BooleanField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Fine-tune the text encoder on the interactions first and train on it (an encoder upgrade, "
+        "served at once through the compatible update while the backfill re-embeds). Default: the worker's "
+        "TRAINING_ENCODER_FINETUNE.",
+    )
+
+
 class RollbackSerializer(serializers.Serializer):
     to_version = serializers.IntegerField(
         required=False, help_text="Version number; default: the one replaced."
@@ -161,12 +188,19 @@ class TrainingRunListApi(GenericAPIView):
         return self.get_paginated_response(TrainingRunSerializer(page, many=True).data)
 
     @extend_schema(
-        request=None,
+        request=TrainingRunRequestSerializer,
         responses={200: TrainingRunSerializer, 201: TrainingRunSerializer, 202: TrainingRunSerializer},
     )
     def post(self, request):
+        body = TrainingRunRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        finetune = body.validated_data.get("finetune_encoder")
         try:
-            run, created = start_training_run(requested_by=request.user, trigger="api")
+            run, created = start_training_run(
+                requested_by=request.user, trigger="api", finetune_encoder=finetune
+            )
+        except EncoderNotFinetunable as exc:
+            return Response({"finetune_encoder": [str(exc)]}, status=status.HTTP_400_BAD_REQUEST)
         except RegistryError as exc:
             return _conflict(exc)
         run = self.get_queryset().get(pk=run.pk)

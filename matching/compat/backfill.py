@@ -21,10 +21,11 @@ from django.utils import timezone
 
 from matching import model_space, selectors
 from matching.compat.projection import serving_base
+from matching.encoders import current_encoder
 from matching.encoders import model_space as space_name
 from matching.index.loaded import loaded_indexes
 from matching.model_space import KIND_MODELS, missing_ids, write_vectors
-from matching.models import DocumentVector, ModelVersion, VectorIndex
+from matching.models import DocumentVector, ModelVersion, SectionVectors, VectorIndex
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +127,7 @@ def finish(version_id: int, model) -> dict:
         older = list(ModelVersion.objects.filter(version__lt=v.version).values_list("pk", "version"))
         spaces = [space_name(n) for _, n in older]
         deleted, _ = DocumentVector.objects.filter(space__in=spaces).delete()
+        _drop_unused_sections(v)
         VectorIndex.objects.filter(space__in=spaces).delete()
         ModelVersion.objects.filter(pk__in=[pk for pk, _ in older]).update(space_ready=False)
         v.space_ready = True
@@ -139,6 +141,12 @@ def finish(version_id: int, model) -> dict:
         v.save(update_fields=["space_ready", "compat", "backfill"])
     log.info("v%s: backfill done, %s older vectors deleted", v.version, deleted)
     return v.backfill
+
+
+def _drop_unused_sections(active: ModelVersion) -> None:
+    """Section vectors of fine-tuned encoders no stored space uses any more (older encoder upgrades)."""
+    keep = {current_encoder().version, active.encoder_version}
+    SectionVectors.objects.filter(encoder_version__contains="-ft:").exclude(encoder_version__in=keep).delete()
 
 
 def vector_counts() -> dict[str, dict[str, int]]:

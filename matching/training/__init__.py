@@ -6,6 +6,7 @@ artifacts   atomic, verified model artifacts in storages["models"]
 snapshot    the data a run sees, with a time-aware held-out slice
 evaluation  held-out metrics of a model or of zero-shot cosine
 progress    the trainer's progress written to the run row
+encoder_upgrade  the training option that fine-tunes the encoder first and versions it with the model
 runs        start, train (idempotent on the run id), finish, fail
 promotion   compare with the active version; promote only when better
 activation  switch the active version; roll back

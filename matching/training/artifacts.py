@@ -8,7 +8,11 @@ leaves a half-written model behind a version.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
+import shutil
+import tarfile
+import tempfile
 import uuid
 
 from django.conf import settings
@@ -18,10 +22,17 @@ from django.core.files.storage import storages
 from matching.models import ModelVersion
 from matching.training.errors import ArtifactUnavailable
 from ml.artifacts import ArtifactError, load_model_from_bytes
-from ml.embedding import encoder_for_version, shared_cache
+from ml.embedding import (
+    Encoder,
+    SentenceTransformerEncoder,
+    encoder_for_version,
+    register_encoder,
+    shared_cache,
+)
 
 ARTIFACT_DIR = "models"
 TEMP_DIR = "tmp"
+FINETUNED_DIR = "finetuned"  # under settings.ENCODER_CACHE_DIR
 
 
 def model_storage():
@@ -80,25 +91,91 @@ def read_verified_artifact(version: ModelVersion) -> bytes:
     """The artifact's bytes, or ArtifactUnavailable("artifact_missing" | "artifact_corrupt")."""
     if not version.artifact_name or not version.artifact_sha256:
         raise ArtifactUnavailable("artifact_missing", f"v{version.version} has no artifact recorded")
+    return _read_verified(version.artifact_name, version.artifact_sha256, f"v{version.version}")
+
+
+def _read_verified(name: str, sha: str, owner: str) -> bytes:
     storage = model_storage()
     try:
-        with storage.open(version.artifact_name, "rb") as f:
+        with storage.open(name, "rb") as f:
             data = f.read()
     except (FileNotFoundError, OSError) as exc:
         raise ArtifactUnavailable(
-            "artifact_missing", f"artifact {version.artifact_name} of v{version.version} is missing: {exc}"
+            "artifact_missing", f"artifact {name} of {owner} is missing: {exc}"
         ) from exc
     got = hashlib.sha256(data).hexdigest()
-    if got != version.artifact_sha256:
+    if got != sha:
         raise ArtifactUnavailable(
             "artifact_corrupt",
-            f"artifact {version.artifact_name} of v{version.version} is corrupt: "
-            f"sha256 {got[:12]}… does not match the recorded {version.artifact_sha256[:12]}…",
+            f"artifact {name} of {owner} is corrupt: "
+            f"sha256 {got[:12]}… does not match the recorded {sha[:12]}…",
         )
     return data
 
 
+# ------------------------------------------------------------------------------ fine-tuned encoders
+def pack_encoder(model_dir: str) -> bytes:
+    """A sentence-transformers directory as one uncompressed tar (the weights do not compress)."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for root, dirs, files in os.walk(model_dir):
+            dirs.sort()
+            for name in sorted(files):
+                full = os.path.join(root, name)
+                tar.add(full, arcname=os.path.relpath(full, model_dir), recursive=False)
+    return buf.getvalue()
+
+
+def encoder_dir(encoder_version: str) -> str:
+    """Where this machine keeps the unpacked fine-tuned encoder of that version (one per version, shared)."""
+    return os.path.join(settings.ENCODER_CACHE_DIR, FINETUNED_DIR, encoder_version.replace(":", "-"))
+
+
+def version_encoder(version: ModelVersion) -> Encoder | None:
+    """The fine-tuned encoder ``version`` was trained on, unpacked from its verified artifact on first use and
+    registered so the version's model resolves it; None when it uses the deployment's encoder."""
+    if not version.encoder_artifact_name:
+        return None
+    try:
+        return encoder_for_version(version.encoder_version)
+    except ValueError:
+        pass
+    target = encoder_dir(version.encoder_version)
+    if not os.path.isfile(os.path.join(target, "model.safetensors")):
+        owner = f"the encoder of v{version.version}"
+        _unpack(_read_verified(version.encoder_artifact_name, version.encoder_artifact_sha256, owner), target)
+    from ml.compat.encoder import FINETUNED_NAME  # torch and sentence-transformers only where one is used
+
+    encoder = SentenceTransformerEncoder(target, name=FINETUNED_NAME)
+    if encoder.version != version.encoder_version:
+        raise ArtifactUnavailable(
+            "artifact_corrupt",
+            f"{target} holds {encoder.version}, v{version.version} needs {version.encoder_version}",
+        )
+    register_encoder(encoder)
+    return encoder
+
+
+def _unpack(data: bytes, target: str) -> None:
+    """Unpack into a temporary directory beside ``target``, then rename it (atomic: never a partial encoder)."""
+    parent = os.path.dirname(target)
+    os.makedirs(parent, exist_ok=True)
+    tmp = tempfile.mkdtemp(dir=parent, prefix=".tmp-")
+    try:
+        with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+            tar.extractall(tmp, filter="data")
+        try:
+            os.rename(tmp, target)
+        except OSError:
+            if not os.path.isdir(target):  # not another process having unpacked it first
+                raise
+    finally:
+        if os.path.isdir(tmp):
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
 def load_version_model(version: ModelVersion):
+    version_encoder(version)  # a fine-tuned encoder first: the model resolves it by version
     data = read_verified_artifact(version)
     try:
         model = load_model_from_bytes(data, expected_sha256=version.artifact_sha256)

@@ -26,6 +26,7 @@ from matching.erasure import erase_gone_resumes
 from matching.models import ModelVersion, TrainingRun
 from matching.section_store import prime_cache_for_training
 from matching.selectors import active_model_version, load_model_cached
+from matching.training import encoder_upgrade
 from matching.training.artifacts import ARTIFACT_DIR, delete_temp_artifacts, model_storage, write_artifact
 from matching.training.dispatch import LOCK_DOWN, pending_runs, queue_without_lock, send_run
 from matching.training.errors import RegistryError, Superseded, TrainingBusy
@@ -72,21 +73,25 @@ def _new_training_version(run: TrainingRun) -> ModelVersion:
 
 
 def start_training_run(
-    *, requested_by=None, trigger: str = "api", enqueue: bool = True
+    *, requested_by=None, trigger: str = "api", enqueue: bool = True, finetune_encoder: bool | None = None
 ) -> tuple[TrainingRun, bool]:
     """Start a training run, or return the one in progress. Returns (run, created).
 
     The run commits queued before its chain is sent; with the broker or Redis down it stays queued for the
-    dispatcher (matching.training.dispatch), never failed and never waited on."""
+    dispatcher (matching.training.dispatch), never failed and never waited on.
+    ``finetune_encoder``: an encoder upgrade first (encoder_upgrade; None: settings.TRAINING_ENCODER_FINETUNE)."""
+    config = {**effective_train_config(), **encoder_upgrade.run_option(finetune_encoder)}
     lock = training_lock()
     try:
-        return _start_with_lock(lock, requested_by, trigger, enqueue)
+        return _start_with_lock(lock, requested_by, trigger, enqueue, config)
     except LOCK_DOWN as exc:
         log.warning("training lock unreachable (%s)", exc)
-        return queue_without_lock(requested_by=requested_by, trigger=trigger, config=effective_train_config())
+        return queue_without_lock(requested_by=requested_by, trigger=trigger, config=config)
 
 
-def _start_with_lock(lock, requested_by, trigger: str, enqueue: bool) -> tuple[TrainingRun, bool]:
+def _start_with_lock(
+    lock, requested_by, trigger: str, enqueue: bool, config: dict
+) -> tuple[TrainingRun, bool]:
     for _ in range(20):
         holder = lock.holder()
         if holder is not None:
@@ -114,7 +119,7 @@ def _start_with_lock(lock, requested_by, trigger: str, enqueue: bool) -> tuple[T
                     status=TrainingRun.Status.QUEUED,
                     requested_by=requested_by,
                     trigger=trigger,
-                    config=effective_train_config(),
+                    config=config,
                 )
                 if not lock.acquire(run.pk):
                     raise TrainingBusy("lost the race for the training lock")
@@ -169,15 +174,30 @@ def _begin_attempt(run_id: int, lock: TrainingLock) -> TrainingRun | None:
         else:
             version.metrics, version.notes = {}, f"restarted by attempt {run.attempt + 1}"
             version.artifact_name = version.artifact_sha256 = ""
-            version.save(update_fields=["metrics", "notes", "artifact_name", "artifact_sha256"])
+            version.encoder_artifact_name = version.encoder_artifact_sha256 = ""
+            version.save(
+                update_fields=[
+                    "metrics",
+                    "notes",
+                    "artifact_name",
+                    "artifact_sha256",
+                    "encoder_artifact_name",
+                    "encoder_artifact_sha256",
+                ]
+            )
         run.attempt += 1
         run.status = TrainingRun.Status.RUNNING
         run.started_at = run.started_at or timezone.now()
         run.stage, run.epoch, run.epochs, run.progress, run.history, run.error = "snapshot", 0, 0, {}, [], ""
-        run.config = effective_train_config()
+        run.config = {**effective_train_config(), **_option(run.config)}
         run.model_version = version
         run.save()
     return run
+
+
+def _option(config: dict) -> dict:
+    """The run's encoder-upgrade choice, kept across attempts (the train config itself is re-read)."""
+    return {k: v for k, v in (config or {}).items() if k == encoder_upgrade.OPTION}
 
 
 def train_run(run_id: int, *, train_fn=None) -> int | None:
@@ -202,15 +222,20 @@ def train_run(run_id: int, *, train_fn=None) -> int | None:
         progress.stage("snapshot")
         snap = take_snapshot()
         snap.window["eval_seed"] = version.version
+    upgrade = None
+    if encoder_upgrade.requested(run.config):
+        with _timed(timings, "encoder"):
+            progress.stage("encoder")
+            upgrade = encoder_upgrade.finetune_for_run(run, version, snap.train, progress.stage)
     with _timed(timings, "train"):
         progress.stage("encode")
-        encoder = current_encoder()
+        encoder = upgrade.encoder if upgrade is not None else current_encoder()
         model = _train_model(
             snap.train, TrainConfig.from_dict(run.config), encoder, progress, train_fn or train
         )
     with _timed(timings, "evaluate"):
         progress.stage("evaluate")
-        holdout, zero_shot = _evaluate_on_holdout(model, snap, encoder, seed=version.version)
+        holdout, zero_shot = _evaluate_on_holdout(model, snap, current_encoder(), seed=version.version)
     with _timed(timings, "artifact"):
         progress.stage("artifact")
         blob = erase_gone_resumes(save_model_to_bytes(model))  # erased since the snapshot
@@ -228,6 +253,7 @@ def train_run(run_id: int, *, train_fn=None) -> int | None:
         "train": clean_metrics(train_metrics),
         "timings": {k: round(v, 3) for k, v in timings.items()},
         "artifact_bytes": len(blob),
+        **({"encoder": upgrade.record} if upgrade is not None else {}),
     }
     _record_candidate(
         run,
@@ -235,6 +261,7 @@ def train_run(run_id: int, *, train_fn=None) -> int | None:
         metrics=metrics,
         artifact=(name, sha),
         encoder_version=model.encoder_version,
+        encoder_artifact=upgrade.artifact if upgrade is not None else ("", ""),
         history=progress.history,
     )
     return version.pk
@@ -261,8 +288,9 @@ def _distillation_teacher(config: TrainConfig, encoder):
 
 
 def _train_model(data: MatchingData, config: TrainConfig, encoder, progress: Callable, train_fn: Callable):
-    """Train with the section-embedding cache on disk, then share what it encoded."""
-    cache_path = settings.TRAINING_EMBEDDING_CACHE or None
+    """Train with the section-embedding cache on disk (the deployment encoder's only: a fine-tuned encoder's
+    vectors would replace that file's), then share what it encoded."""
+    cache_path = (settings.TRAINING_EMBEDDING_CACHE or None) if encoder is current_encoder() else None
     try:
         cache = EmbeddingCache(encoder, path=cache_path)
     except Exception:  # an unreadable cache file only costs time
@@ -304,6 +332,7 @@ def _record_candidate(
     metrics: dict,
     artifact: tuple[str, str],
     encoder_version: str,
+    encoder_artifact: tuple[str, str],
     history: list[dict],
 ) -> None:
     """The version becomes `candidate`, unless a newer attempt took the run over (then its artifact goes)."""
@@ -321,6 +350,8 @@ def _record_candidate(
             artifact_name=name,
             artifact_sha256=sha,
             encoder_version=encoder_version,
+            encoder_artifact_name=encoder_artifact[0],
+            encoder_artifact_sha256=encoder_artifact[1],
             notes="",
         )
         TrainingRun.objects.filter(pk=run.pk).update(stage="compare", history=history)
@@ -337,7 +368,7 @@ def refit_version(version: ModelVersion, *, train_fn=None) -> bool:
         return False
     t = time.monotonic()
     data = window_data(version.data_window)
-    encoder = current_encoder()
+    encoder = encoder_upgrade.training_encoder(version)  # its fine-tuned encoder, if it was trained on one
     config = TrainConfig.from_dict(version.config)
     model = _train_model(data, config, encoder, _RefitProgress(version), train_fn or train)
     blob = erase_gone_resumes(save_model_to_bytes(model))
