@@ -61,6 +61,10 @@ AD_PHRASES_MIN = 2
 COPY_SHINGLE = 3  # tokens per shingle when comparing a resume with one job
 COPY_CONTAINMENT = 0.6  # share of the job's shingles found in the resume
 COPY_MIN_SKILLS = 2  # a job's title with fewer skills is what an honest resume repeats
+# the job's title (or its "title, skills" list) as a standalone skill entry or line this many times: an honest
+# resume names the job it wants in its headline, not as a skill and again as a line of its summary (chosen on
+# attacked training applicants of kandij, bench/robustness.py's validation; 0 false flags on their clean pairs)
+TITLE_ENTRIES = 2
 _SCRIPTS = ("LATIN", "CYRILLIC", "GREEK")
 
 
@@ -195,14 +199,45 @@ def _job_parts(job: JobDoc) -> dict[str, str]:
     return parts
 
 
+def _title_keys(job: JobDoc) -> set[str]:
+    return {k for k in (_norm(job.title), _norm(", ".join([job.title, *job.skills]))) if k}
+
+
+def _segments(text: str) -> list[str]:
+    return [seg for seg in _SPLIT.split(_clean_chars(text)) if seg.strip()]
+
+
+def title_entries(resume: ResumeDoc, job: JobDoc) -> int:
+    """How often the job's title (or its title-and-skills list) stands alone as a skill entry or a line of the
+    summary or experience."""
+    keys = _title_keys(job)
+    n = sum(1 for s in resume.skills if _norm(s) in keys)
+    return n + sum(
+        1 for t in (resume.summary, *resume.experience) for seg in _segments(t) if _norm(seg) in keys
+    )
+
+
+def _comparable_ad(text: str) -> str:
+    """The ad as a sanitised resume would keep it (its ad-phrase sentences dropped), so a pasted ad is compared
+    with what is left of it after ``sanitize``."""
+    return _strip_text(text, set()) or text
+
+
 def detect_for_job(resume: ResumeDoc, job: JobDoc) -> list[Flag]:
     """Flags of the resume against one job: it copies the job's title and skills list or its ad text."""
     out = []
     for part, text in _job_parts(job).items():
-        share = copied_share(resume, text)
+        share = copied_share(resume, _comparable_ad(text) if part == "ad" else text)
         if share >= COPY_CONTAINMENT:
             kind = "pasted_job_text" if part == "ad" else "keyword_stuffing"
             out.append(Flag(kind, f"copies {share:.0%} of this job's {part}"))
+    if (
+        not any(f.kind == "keyword_stuffing" for f in out)
+        and (n := title_entries(resume, job)) >= TITLE_ENTRIES
+    ):
+        out.append(
+            Flag("keyword_stuffing", f"this job's title written {n} times as a skill or a line of its own")
+        )
     return out
 
 
@@ -281,10 +316,15 @@ def sanitize_for_job(resume: ResumeDoc, job: JobDoc) -> ResumeDoc:
     if not detect_for_job(r, job):
         return r
     job_sh = set()
-    for text in _job_parts(job).values():
+    for part, text in _job_parts(job).items():
         job_sh |= _shingles(_norm(text).split(), COPY_SHINGLE)
+        if part == "ad":
+            job_sh |= _shingles(_norm(_comparable_ad(text)).split(), COPY_SHINGLE)
+    keys = _title_keys(job)
 
     def cut(text: str) -> str:
+        if any(_norm(seg) in keys for seg in _segments(text)):  # the job's title as a line of its own
+            text = "\n".join(seg for seg in _segments(text) if _norm(seg) not in keys)
         toks = _norm(text).split()
         drop = set()
         for i in range(len(toks) - COPY_SHINGLE + 1):
@@ -301,7 +341,7 @@ def sanitize_for_job(resume: ResumeDoc, job: JobDoc) -> ResumeDoc:
         experience=tuple(t for t in (cut(e) for e in r.experience) if t),
         skills=tuple(s for s in r.skills if _norm(s) not in job_skills)
         if _copies_skills(r, job)
-        else r.skills,
+        else tuple(s for s in r.skills if _norm(s) not in keys),
     )
 
 
