@@ -51,9 +51,11 @@ TECH_TERMS = ("python", "java", "javascript", "sql", "c#", "c++", ".net", "php",
 def parse_args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="plumbing check: small sample, one objective")
-    ap.add_argument("--pairs", type=int, default=40, help="mismatched resume-job pairs attacked")
-    ap.add_argument("--pool", type=int, default=200, help="resumes each target job ranks")
-    ap.add_argument("--tandem-minutes", type=float, default=2.0)
+    ap.add_argument("--pairs", type=int, default=30, help="mismatched resume-job pairs attacked")
+    ap.add_argument("--pool", type=int, default=150, help="resumes each target job ranks")
+    ap.add_argument(
+        "--epochs", type=int, default=3, help="network epochs (bounded by epochs, not by the clock)"
+    )
     ap.add_argument("--seed", type=int, default=0)
     return ap.parse_args(argv)
 
@@ -93,9 +95,7 @@ def fit_variants(split, cache, args, log) -> dict:
     from ml.network import TrainConfig, train
     from ml.robust.fitting import fit_calibration
 
-    cfg = TrainConfig(seed=args.seed, calibration="none", max_minutes=args.tandem_minutes)
-    if args.quick:
-        cfg.epochs = 1
+    cfg = TrainConfig(seed=args.seed, calibration="none", epochs=args.epochs)
     t = time.monotonic()
     base = train(split.train_data(), cfg, cache=cache)
     log(f"network trained in {time.monotonic() - t:.0f} s")
@@ -141,6 +141,29 @@ def mismatched_pairs(split, ads, cache, n, pool, seed):
     return [(int(r), int(j)) for r, j in zip(sel, targets, strict=True)], pool_idx
 
 
+def kandij_targets(data, pairs, cache, seed: int) -> list[tuple[int, int]]:
+    """The same resumes against a kandij job (in the relation graph) from the half least like each of them."""
+    from ml.robust.adversarial import mismatched_jobs
+    from ml.textview import embed_sections
+
+    rows = [r for r, _ in pairs]
+    ej = embed_sections(data.jobs, cache)[:, -1]
+    er = embed_sections([data.resumes[r] for r in rows], cache)[:, -1]
+    targets = mismatched_jobs(ej, er, np.random.default_rng(seed + 2))
+    return [(r, int(j)) for r, j in zip(rows, targets, strict=True)]
+
+
+def detector_validation_pairs(split, n: int, seed: int):
+    """Training applicants (never the test resumes) against other ads: where the detector's thresholds were set."""
+    test = {int(i) for i in split.test_resume}
+    rng = np.random.default_rng(seed + 5)
+    res = split.data.resumes
+    train = [i for i in range(len(res)) if i not in test and res[i].full_text().strip()]
+    ads = posting_jobs(200, seed + 1)
+    sel = rng.choice(train, size=min(n, len(train)), replace=False)
+    return [(int(r), int(rng.integers(len(ads)))) for r in sel], ads
+
+
 def clean_quality(split, models: dict) -> dict:
     out = {}
     for name, m in models.items():
@@ -166,6 +189,7 @@ def run(args, log) -> dict:
     split = proto.leave_last_out(data)
     log(f"{len(data.jobs)} jobs, {len(data.resumes)} resumes, {len(split.test_resume)} test cases")
     fitted = fit_variants(split, cache, args, log)
+    cache.save()  # the corpus's encodings survive a stopped run
     models = fitted["models"]
     quality = clean_quality(split, models)
     log(f"clean quality {quality}")
@@ -190,11 +214,18 @@ def run(args, log) -> dict:
         pgd[f"{obj} (adaptive)"] = RA.pgd_success(models[obj], cache, ads, data.resumes, pairs, pool_idx,
                                                   calibrated=True, adaptive=True)  # fmt: skip
         log(f"attacks on {obj}")
+    served = models.get(DEFAULT_OBJECTIVE, models["uncalibrated"])
+    applier = RA.applier_gains(served, data.jobs, data.resumes, kandij_targets(data, pairs, cache, args.seed),
+                               pool_docs, seed=args.seed)  # fmt: skip
+    log(f"indiscriminate applier {applier}")
     real = list(load_kandij(DATA / "kandij-job-views").resumes) + category_resumes()
     detector = RA.detector_figures(ads, data.resumes, pairs, real)
+    val_pairs, val_ads = detector_validation_pairs(split, args.pairs * 4, args.seed)
+    detector_val = RA.detector_figures(val_ads, data.resumes, val_pairs, [])
     cache.save()
     return {"quality": quality, "calibration": fitted["reports"], "rank_gains": gains, "pgd": pgd,
-            "detector": detector, "pairs": len(pairs), "pool": len(pool_idx)}  # fmt: skip
+            "applier": applier, "detector": detector, "detector_validation": detector_val,
+            "pairs": len(pairs), "pool": len(pool_idx)}  # fmt: skip
 
 
 def verdicts(r: dict) -> list[str]:
@@ -258,6 +289,14 @@ def markdown(r: dict) -> str:
               + " |" for k, v in r["pgd"].items()]  # fmt: skip
     lines += ["", "| model | NDCG@10 | Recall@50 |", "|---|---|---|"]
     lines += [f"| {k} | {v['ndcg@10']:.4f} | {v['recall@50']:.4f} |" for k, v in r["quality"].items()]
+    a = r["applier"]
+    lines += ["", f"Indiscriminate applier (applies to {a['share_applied']:.0%} of all jobs, a mismatched kandij job "
+              "among them): median (p90) rank gain for that job: " + "; ".join(
+                  f"{k} {v['median_rank_gain']:+.0f} ({v['p90_rank_gain']:+.0f})" for k, v in a.items()
+                  if isinstance(v, dict)) + "."]  # fmt: skip
+    v = r["detector_validation"]
+    lines += ["", f"Detector validation (training applicants, other ads; where its thresholds were set): recall "
+              f"{v['recall']:.2f}, untouched pairs flagged {v['clean_pair_flag_rate']:.1%}."]  # fmt: skip
     d = r["detector"]
     per = ", ".join(f"{k} {v:.2f}" for k, v in d["recall_per_attack"].items())
     lines += ["", f"Detector: recall per attack {per}; {d['real_flagged']} of {d['real_resumes']} clean real resumes "
@@ -268,7 +307,7 @@ def markdown(r: dict) -> str:
 def main(argv=None) -> dict:
     args = parse_args(argv)
     if args.quick:
-        args.pairs, args.pool, args.tandem_minutes = min(args.pairs, 12), min(args.pool, 80), 0.3
+        args.pairs, args.pool, args.epochs = min(args.pairs, 12), min(args.pool, 80), 1
     t0 = time.monotonic()
     load_before = round(os.getloadavg()[0], 2)
 

@@ -5,6 +5,17 @@ scored without the copied part, so copying never raises a candidate.
 Every resume is embedded sanitised (``matching.documents`` -> ``ml.robust.detector.sanitize``): hidden
 characters, instructions, repeated text and job-ad sentences never reach a vector. What ``sanitize`` cannot
 know without the job is handled here, per row of the job's ranking.
+
+Calibration in the first stage: a trained version's own retrieval space (``model:<v>``) holds each resume's
+vector from ``embed_resumes``, which reads the section embeddings through the version's calibration head, so its
+index is built from calibrated resume vectors and searched with the job's vector (the job side has no head): build
+and query agree. In a compatible update (#12) each part holds its own version's vectors and the query projection is
+fitted on the active version's calibrated ones. Zero-shot (no trained version), and a promoted version before its
+space is written, search the encoder space, which stays the clean MiniLM vectors: every version and #12's
+fallback read it, and a head belongs to one trained version (fitted against its network's PGD examples, stored in
+its artifact); a head for the bare encoder would be an artifact without a version. There the defence is the
+sanitised text and this guard (tests/matching/test_gamed_resumes.py runs zero-shot; test_gamed_first_stage.py
+with a calibrated version and a first stage that decides who is reranked).
 """
 
 from __future__ import annotations
