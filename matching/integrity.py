@@ -39,17 +39,23 @@ def _scores(am: ActiveModel, encoder, job: JobDoc, docs: Sequence[ResumeDoc]) ->
 
 
 def guard_candidates(
-    am: ActiveModel, encoder, job: JobDoc, ranking: Ranking, docs: dict[int, ResumeDoc]
+    am: ActiveModel, encoder, job: JobDoc, ranking: Ranking, docs: dict[int, ResumeDoc], k: int | None = None
 ) -> dict[int, list[dict[str, str]]]:
     """resume id -> this job's flags of the resume (rows without any are left out). A flagged row's total
-    loses what the copied part added (its score with and without it, side by side in one call) and the rows
-    are re-sorted."""
+    loses what the copied part added (its score with and without it, side by side in one call), the rows are
+    re-sorted and cut to ``k``. The ranking may hold spare rows past ``k`` (``spare_rows``): they are read only
+    when a top-``k`` row is flagged, so a candidate a copier pushed out of the top ``k`` (or out of the first
+    stage's cut) comes back when the copier drops."""
+    k = len(ranking.items) if k is None else k
     flagged: dict[int, list[dict[str, str]]] = {}
-    for s in ranking.items:
+    for n, s in enumerate(ranking.items):
+        if n >= k and not flagged:
+            break
         doc = docs.get(s.object_id)
         if doc is not None and (flags := detect_for_job(doc, job)):
             flagged[s.object_id] = [f.to_dict() for f in flags]
     if not flagged:
+        ranking.items = ranking.items[:k]
         return {}
     ids = list(flagged)
     pairs = [docs[i] for i in ids] + [sanitize_for_job(docs[i], job) for i in ids]
@@ -61,5 +67,11 @@ def guard_candidates(
             s.total = max(0.0, s.total - gain[s.object_id])
         items.append(s)
     items.sort(key=lambda x: (-x.total, -x.similarity, x.object_id))
-    ranking.items = items
-    return flagged
+    ranking.items = items[:k]
+    kept = {s.object_id for s in ranking.items}
+    return {i: f for i, f in flagged.items() if i in kept}
+
+
+def spare_rows(k: int) -> int:
+    """Rows ranked past ``k`` for the guard to fall back on (a few: their detection runs only when needed)."""
+    return min(k, 20)

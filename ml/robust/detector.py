@@ -320,10 +320,11 @@ def sanitize_for_job(resume: ResumeDoc, job: JobDoc) -> ResumeDoc:
         job_sh |= _shingles(_norm(text).split(), COPY_SHINGLE)
         if part == "ad":
             job_sh |= _shingles(_norm(_comparable_ad(text)).split(), COPY_SHINGLE)
-    keys = _title_keys(job)
+    # the job's title standing alone (a job naming fewer than COPY_MIN_SKILLS skills): those entries are cut too
+    keys = set() if _copies_skills(r, job) else _title_keys(job)
 
     def cut(text: str) -> str:
-        if any(_norm(seg) in keys for seg in _segments(text)):  # the job's title as a line of its own
+        if keys and any(_norm(seg) in keys for seg in _segments(text)):
             text = "\n".join(seg for seg in _segments(text) if _norm(seg) not in keys)
         toks = _norm(text).split()
         drop = set()
