@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import os
 import re
 import sys
@@ -57,6 +58,9 @@ def parse_args(argv=None):
         "--epochs", type=int, default=3, help="network epochs (bounded by epochs, not by the clock)"
     )
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--render", action="store_true", help="rewrite verdicts and the docs section from the JSON"
+    )
     return ap.parse_args(argv)
 
 
@@ -300,12 +304,36 @@ def markdown(r: dict) -> str:
     d = r["detector"]
     per = ", ".join(f"{k} {v:.2f}" for k, v in d["recall_per_attack"].items())
     lines += ["", f"Detector: recall per attack {per}; {d['real_flagged']} of {d['real_resumes']} clean real resumes "
-              f"flagged; untouched pairs flagged {d['clean_pair_flag_rate']:.1%}.", ""]  # fmt: skip
-    return "\n".join(lines)
+              f"flagged; untouched pairs flagged {d['clean_pair_flag_rate']:.1%}."]  # fmt: skip
+    lines += ["", "| head | fitted in | adversarial examples | validation median score gain before -> after | "
+              "clean median abs change |", "|---|---|---|---|---|"]  # fmt: skip
+    lines += [f"| {k} | {c['seconds']:.0f} s | {c['adversarial_examples']} | {c['val_median_gain_before']:+.4f} -> "
+              f"{c['val_median_gain_after']:+.4f} | {c['val_clean_median_abs_change']:.5f} |"
+              for k, c in r["calibration"].items() if "seconds" in c]  # fmt: skip
+    return "\n".join([*lines, "", *NOTES, ""])
+
+
+NOTES = [
+    "Notes. The first stage: a trained version's retrieval space holds each resume's vector through its calibration "
+    "head (`embed_resumes`), so the ANN index and the reranker read the same calibrated vectors; zero-shot, and a "
+    "version before its space is written, search the clean encoder space (shared by every version and #12's "
+    "fallback; a head belongs to one version's artifact) and rely on the sanitised text and the per-job guard, "
+    "which now also reads a few spare rows so a copier cannot push an honest candidate out of a short list "
+    "(matching/integrity.py; tests/matching/test_gamed_resumes.py, test_gamed_first_stage.py). The detector's "
+    "thresholds were set on the validation line's attacked training applicants, never on the test pairs. Synonym "
+    "paraphrases are outside the detector's scope (the issue's list: stuffing density, pasted job text, injected "
+    "instructions, hidden characters) and count in neither recall. Figures ran beside the other engineers' jobs on "
+    "the same 2 cores (load average above); the network is bounded by epochs, so the figures do not depend on it.",
+]
 
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
+    if args.render:  # the stored run, its verdicts and section written again (no measurement)
+        result = json.loads(RESULTS_JSON.read_text(encoding="utf-8"))
+        result["verdicts"] = verdicts(result)
+        publish(result, RESULTS_JSON, jsonable=lambda x: x, markdown=markdown(result), heading=SECTION)
+        return result
     if args.quick:
         args.pairs, args.pool, args.epochs = min(args.pairs, 12), min(args.pool, 80), 1
     t0 = time.monotonic()
