@@ -267,6 +267,12 @@ def verdicts(r: dict) -> list[str]:
     out.append(f"GOAL detector recall >= 0.9 at <= 1% false flags: recall {d['recall']:.2f} (attacks in its scope; "
                f"synonyms {d['recall_per_attack'].get('synonyms', 0):.2f}), false flags {d['false_flag_rate_real']:.2%}"
                f" of {d['real_resumes']} real resumes, precision {d['precision']:.2f} {ok}")  # fmt: skip
+    m = r.get("meta", {})
+    if "total_seconds" in m:
+        wall, cpu = m["total_seconds"] / 60, m.get("cpu_seconds", float("nan")) / 60
+        out.append(f"GOAL the full benchmark in <= 20 min on 2 cores: {wall:.1f} min wall at load average "
+                   f"{m['load_before']}-{m['load_after']} on the shared 2 cores, {cpu:.1f} min of its own CPU time "
+                   f"{'MET' if wall <= 20 and m.get('scope', '').startswith('full') else 'NOT MET'}")  # fmt: skip
     return out
 
 
@@ -274,7 +280,9 @@ def markdown(r: dict) -> str:
     m = r["meta"]
     lines = [SECTION, "", f"{m['scope']}; {r['pairs']} mismatched resume-ad pairs, pool {r['pool']} resumes; "
              f"load average {m['load_before']} -> {m['load_after']} (other engineers' runs share the 2 cores); "
-             f"{m['total_seconds'] / 60:.1f} min. Served = sanitised text, per-job guard, calibrated head.", ""]  # fmt: skip
+             f"{m['total_seconds'] / 60:.1f} min wall" + (f", {m['cpu_seconds'] / 60:.1f} min of CPU time" if "cpu_seconds"
+             in m else "") + f"{'; ' + m['cache_note'] if m.get('cache_note') else ''}. Served = sanitised text, per-job "
+             "guard, calibrated head.", ""]  # fmt: skip
     lines += [f"- {v}" for v in r["verdicts"]] + [
         "",
         "Median rank gain (p90) / share pushed into the top 10:",
@@ -345,7 +353,8 @@ def main(argv=None) -> dict:
     result = run(args, log)
     result["meta"] = {"scope": "quick (200 applicants)" if args.quick else "full kandij data",
                       "load_before": load_before, "load_after": round(os.getloadavg()[0], 2),
-                      "total_seconds": time.monotonic() - t0, "seed": args.seed, "args": vars(args)}  # fmt: skip
+                      "total_seconds": time.monotonic() - t0, "seed": args.seed, "args": vars(args),
+                      "cpu_seconds": sum(os.times()[:4])}  # fmt: skip
     result["verdicts"] = verdicts(result)
     out = RESULTS_JSON.with_name("robustness_quick.json") if args.quick else RESULTS_JSON
     publish(

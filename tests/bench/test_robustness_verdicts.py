@@ -41,6 +41,19 @@ def test_one_goal_line_per_goal_with_met_or_not_met():
     assert len(met) == 5 and "adaptive" in next(v for v in lines if "NOT MET" in v)
 
 
+def test_the_runtime_goal_reads_the_wall_time_of_a_full_run():
+    meta = {
+        "total_seconds": 1500,
+        "cpu_seconds": 500,
+        "load_before": 9,
+        "load_after": 12,
+        "scope": "full kandij data",
+    }
+    assert R.verdicts({**RESULT, "meta": meta})[-1].endswith("NOT MET")
+    assert R.verdicts({**RESULT, "meta": {**meta, "total_seconds": 900}})[-1].endswith(" MET")
+    assert "NOT MET" in R.verdicts({**RESULT, "meta": {**meta, "total_seconds": 60, "scope": "quick"}})[-1]
+
+
 def test_each_goal_follows_its_figure():
     r = copy.deepcopy(RESULT)
     r["rank_gains"]["l2"]["stuffing@3"] = _gain(2)
