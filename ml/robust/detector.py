@@ -323,9 +323,15 @@ def sanitize_for_job(resume: ResumeDoc, job: JobDoc) -> ResumeDoc:
     # the job's title standing alone (a job naming fewer than COPY_MIN_SKILLS skills): those entries are cut too
     keys = set() if _copies_skills(r, job) else _title_keys(job)
 
+    vocab = {t for sh in job_sh for t in sh}
+
     def cut(text: str) -> str:
-        if keys and any(_norm(seg) in keys for seg in _segments(text)):
-            text = "\n".join(seg for seg in _segments(text) if _norm(seg) not in keys)
+        segs = _segments(text)
+        drop_seg = [
+            (keys and _norm(seg) in keys) or _mostly_copied(_norm(seg).split(), vocab) for seg in segs
+        ]
+        if any(drop_seg):  # the job's title standing alone, or a line made of the job's words
+            text = "\n".join(seg for seg, d in zip(segs, drop_seg, strict=True) if not d)
         toks = _norm(text).split()
         drop = set()
         for i in range(len(toks) - COPY_SHINGLE + 1):
@@ -344,6 +350,16 @@ def sanitize_for_job(resume: ResumeDoc, job: JobDoc) -> ResumeDoc:
         if _copies_skills(r, job)
         else tuple(s for s in r.skills if _norm(s) not in keys),
     )
+
+
+COPIED_LINE = 0.6  # a line of a flagged resume whose words are this share of the job's words is cut whole
+
+
+def _mostly_copied(tokens: list[str], vocab: set[str]) -> bool:
+    """A line whose words all come from the job, or (3 words or more) mostly: what is left of a pasted ad once
+    ``sanitize`` dropped some of its sentences (the shingles across the gaps no longer match)."""
+    hits = sum(t in vocab for t in tokens)
+    return bool(tokens) and (hits == len(tokens) or (len(tokens) >= 3 and hits >= COPIED_LINE * len(tokens)))
 
 
 def _copies_skills(resume: ResumeDoc, job: JobDoc) -> bool:
