@@ -283,6 +283,7 @@ def markdown(r: dict) -> str:
              f"{m['total_seconds'] / 60:.1f} min wall" + (f", {m['cpu_seconds'] / 60:.1f} min of CPU time" if "cpu_seconds"
              in m else "") + f"{'; ' + m['cache_note'] if m.get('cache_note') else ''}. Served = sanitised text, per-job "
              "guard, calibrated head.", ""]  # fmt: skip
+    lines += [f"Caveat: {m['detector_note']}.", ""] if m.get("detector_note") else []
     lines += [f"- {v}" for v in r["verdicts"]] + [
         "",
         "Median rank gain (p90) / share pushed into the top 10:",

@@ -241,11 +241,16 @@ def detect_for_job(resume: ResumeDoc, job: JobDoc) -> list[Flag]:
     return out
 
 
-def _clean_chars(text: str) -> str:
-    """NFKC, invisible characters removed, look-alike letters of words mixing alphabets mapped to Latin."""
+def _clean_chars(text: str, *, drop_disguised: bool = False) -> str:
+    """NFKC, invisible characters removed, look-alike letters of words mixing alphabets mapped to Latin (for
+    reading: detection), or those disguised words dropped (``drop_disguised``: what is embedded, so a job title
+    written in look-alikes never adds to the score)."""
     text = _INVISIBLE.sub("", unicodedata.normalize("NFKC", text))
     if not any(ord(ch) > 0x2FF for ch in text):
         return text
+    if drop_disguised and (bad := set(_disguised_words(text))):
+        text = _TOKEN.sub(lambda m: "" if m.group(0) in bad else m.group(0), text)
+        text = re.sub(r"[ \t]{2,}", " ", text).strip()
     return _TOKEN.sub(lambda m: _to_latin(m.group(0)), text)
 
 
@@ -261,15 +266,19 @@ def _to_latin(word: str) -> str:
     return "".join(_CONFUSABLE.get(ch, ch) for ch in word)
 
 
-def sanitize_characters(resume: ResumeDoc) -> ResumeDoc:
+def sanitize_characters(resume: ResumeDoc, *, drop_disguised: bool = False) -> ResumeDoc:
     """The resume with ``_clean_chars`` applied to every field."""
+
+    def c(t: str) -> str:
+        return _clean_chars(t, drop_disguised=drop_disguised)
+
     return replace(
         resume,
-        headline=_clean_chars(resume.headline),
-        summary=_clean_chars(resume.summary),
-        skills=tuple(_clean_chars(s) for s in resume.skills),
-        experience=tuple(_clean_chars(e) for e in resume.experience),
-        education=tuple(_clean_chars(e) for e in resume.education),
+        headline=c(resume.headline),
+        summary=c(resume.summary),
+        skills=tuple(x for x in (c(s) for s in resume.skills) if x),
+        experience=tuple(c(e) for e in resume.experience),
+        education=tuple(c(e) for e in resume.education),
     )
 
 
@@ -295,7 +304,7 @@ def sanitize(resume: ResumeDoc) -> ResumeDoc:
     """The resume as it is embedded: invisible characters and look-alike letters undone, instruction and ad
     sentences and repeated sentences removed, each skill listed once. A resume without flags keeps its text
     (only invisible characters, which change nothing a reader sees, are dropped)."""
-    r = sanitize_characters(resume)
+    r = sanitize_characters(resume, drop_disguised=True)
     seen: set[str] = set()
     skills: dict[str, str] = {}
     for s in r.skills:
@@ -320,6 +329,7 @@ def sanitize_for_job(resume: ResumeDoc, job: JobDoc) -> ResumeDoc:
         job_sh |= _shingles(_norm(text).split(), COPY_SHINGLE)
         if part == "ad":
             job_sh |= _shingles(_norm(_comparable_ad(text)).split(), COPY_SHINGLE)
+    job_sh |= _shingles(_norm(job.full_text()).split(), COPY_SHINGLE)  # a paste carries company and place too
     # the job's title standing alone (a job naming fewer than COPY_MIN_SKILLS skills): those entries are cut too
     keys = set() if _copies_skills(r, job) else _title_keys(job)
 
