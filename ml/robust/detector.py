@@ -334,6 +334,8 @@ def sanitize_for_job(resume: ResumeDoc, job: JobDoc) -> ResumeDoc:
     keys = set() if _copies_skills(r, job) else _title_keys(job)
 
     vocab = {t for sh in job_sh for t in sh}
+    # "12.00", "vb.net": a line split on "." keeps only their parts
+    vocab |= {p for t in vocab for p in t.split(".") if p}
 
     def cut(text: str) -> str:
         segs = _segments(text)
