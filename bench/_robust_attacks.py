@@ -130,13 +130,53 @@ def detector_figures(jobs, resumes, pairs, clean_real: list) -> dict:
     clean_pair_flags = [bool(detect(resumes[r]) or detect_for_job(resumes[r], jobs[j])) for r, j in pairs]
     in_scope = [h for k in DETECTABLE for h in hits[k]]
     tp, fp = sum(in_scope), sum(clean_pair_flags)
-    real_flags = [bool(detect(d)) for d in clean_real]
+    real_flags = [bool(detect(d)) for d in clean_real] or [False]
     return {
         "recall": float(np.mean(in_scope)),
         "recall_per_attack": {k: float(np.mean(v)) for k, v in hits.items()},
         "precision": float(tp / max(1, tp + fp)),
         "clean_pair_flag_rate": float(np.mean(clean_pair_flags)),
         "false_flag_rate_real": float(np.mean(real_flags)),
-        "real_resumes": len(clean_real),
+        "real_resumes": len(clean_real),  # (none given: the rate is 0 by definition)
         "real_flagged": int(sum(real_flags)),
     }
+
+
+APPLY_SHARE = 0.3  # the indiscriminate applier applies to this share of all jobs (its target among them)
+
+
+def applier_gains(
+    model, jobs, resumes, pairs, pool_docs, *, share: float = APPLY_SHARE, seed: int = 0
+) -> dict:
+    """The interaction attack: each mismatched resume applies to ``share`` of all jobs, its target job among them.
+    Its rank gain for the target among the pool, as served (the relation view's selectivity cut drops the signals
+    of a candidate over the cap: ml/robust/selectivity.py) and with the cut lifted (cap above every job count)."""
+    from ml.robust.attacks import apply_to_share
+    from ml.types import InteractionEvent
+
+    cfg = model.config
+    keep = (cfg.max_apply_share, cfg.max_apply_min)
+    gains: dict[str, list[int]] = {"with selectivity (served)": [], "without selectivity": []}
+    for n, (r, j) in enumerate(pairs):
+        res, job = resumes[r], jobs[j]
+        events = apply_to_share(res.id, jobs, share, seed=seed + n)
+        if all(e.job_id != job.id for e in events):
+            events.append(InteractionEvent(job.id, res.id, "apply", float(len(events))))
+        docs = [*pool_docs, res]
+        base = np.asarray(model.rank_resumes(job, docs).total, np.float64)
+        r0 = _rank(base[-1], base[:-1])
+        for name, cap in (("with selectivity (served)", keep), ("without selectivity", (1.0, 10**9))):
+            cfg.max_apply_share, cfg.max_apply_min = cap
+            try:
+                s = np.asarray(model.rank_resumes(job, docs, interactions=events).total, np.float64)
+            finally:
+                cfg.max_apply_share, cfg.max_apply_min = keep
+            gains[name].append(r0 - _rank(s[-1], s[:-1]))
+    return {
+        k: {
+            "median_rank_gain": float(np.median(v)),
+            "p90_rank_gain": float(np.percentile(v, 90)),
+            "n": len(v),
+        }
+        for k, v in gains.items()
+    } | {"share_applied": share}

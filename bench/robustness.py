@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import os
 import re
 import sys
@@ -51,10 +52,15 @@ TECH_TERMS = ("python", "java", "javascript", "sql", "c#", "c++", ".net", "php",
 def parse_args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="plumbing check: small sample, one objective")
-    ap.add_argument("--pairs", type=int, default=40, help="mismatched resume-job pairs attacked")
-    ap.add_argument("--pool", type=int, default=200, help="resumes each target job ranks")
-    ap.add_argument("--tandem-minutes", type=float, default=2.0)
+    ap.add_argument("--pairs", type=int, default=30, help="mismatched resume-job pairs attacked")
+    ap.add_argument("--pool", type=int, default=150, help="resumes each target job ranks")
+    ap.add_argument(
+        "--epochs", type=int, default=3, help="network epochs (bounded by epochs, not by the clock)"
+    )
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--render", action="store_true", help="rewrite verdicts and the docs section from the JSON"
+    )
     return ap.parse_args(argv)
 
 
@@ -93,9 +99,7 @@ def fit_variants(split, cache, args, log) -> dict:
     from ml.network import TrainConfig, train
     from ml.robust.fitting import fit_calibration
 
-    cfg = TrainConfig(seed=args.seed, calibration="none", max_minutes=args.tandem_minutes)
-    if args.quick:
-        cfg.epochs = 1
+    cfg = TrainConfig(seed=args.seed, calibration="none", epochs=args.epochs)
     t = time.monotonic()
     base = train(split.train_data(), cfg, cache=cache)
     log(f"network trained in {time.monotonic() - t:.0f} s")
@@ -141,6 +145,29 @@ def mismatched_pairs(split, ads, cache, n, pool, seed):
     return [(int(r), int(j)) for r, j in zip(sel, targets, strict=True)], pool_idx
 
 
+def kandij_targets(data, pairs, cache, seed: int) -> list[tuple[int, int]]:
+    """The same resumes against a kandij job (in the relation graph) from the half least like each of them."""
+    from ml.robust.adversarial import mismatched_jobs
+    from ml.textview import embed_sections
+
+    rows = [r for r, _ in pairs]
+    ej = embed_sections(data.jobs, cache)[:, -1]
+    er = embed_sections([data.resumes[r] for r in rows], cache)[:, -1]
+    targets = mismatched_jobs(ej, er, np.random.default_rng(seed + 2))
+    return [(r, int(j)) for r, j in zip(rows, targets, strict=True)]
+
+
+def detector_validation_pairs(split, n: int, seed: int):
+    """Training applicants (never the test resumes) against other ads: where the detector's thresholds were set."""
+    test = {int(i) for i in split.test_resume}
+    rng = np.random.default_rng(seed + 5)
+    res = split.data.resumes
+    train = [i for i in range(len(res)) if i not in test and res[i].full_text().strip()]
+    ads = posting_jobs(200, seed + 1)
+    sel = rng.choice(train, size=min(n, len(train)), replace=False)
+    return [(int(r), int(rng.integers(len(ads)))) for r in sel], ads
+
+
 def clean_quality(split, models: dict) -> dict:
     out = {}
     for name, m in models.items():
@@ -166,6 +193,7 @@ def run(args, log) -> dict:
     split = proto.leave_last_out(data)
     log(f"{len(data.jobs)} jobs, {len(data.resumes)} resumes, {len(split.test_resume)} test cases")
     fitted = fit_variants(split, cache, args, log)
+    cache.save()  # the corpus's encodings survive a stopped run
     models = fitted["models"]
     quality = clean_quality(split, models)
     log(f"clean quality {quality}")
@@ -190,11 +218,18 @@ def run(args, log) -> dict:
         pgd[f"{obj} (adaptive)"] = RA.pgd_success(models[obj], cache, ads, data.resumes, pairs, pool_idx,
                                                   calibrated=True, adaptive=True)  # fmt: skip
         log(f"attacks on {obj}")
+    served = models.get(DEFAULT_OBJECTIVE, models["uncalibrated"])
+    applier = RA.applier_gains(served, data.jobs, data.resumes, kandij_targets(data, pairs, cache, args.seed),
+                               pool_docs, seed=args.seed)  # fmt: skip
+    log(f"indiscriminate applier {applier}")
     real = list(load_kandij(DATA / "kandij-job-views").resumes) + category_resumes()
     detector = RA.detector_figures(ads, data.resumes, pairs, real)
+    val_pairs, val_ads = detector_validation_pairs(split, args.pairs * 4, args.seed)
+    detector_val = RA.detector_figures(val_ads, data.resumes, val_pairs, [])
     cache.save()
     return {"quality": quality, "calibration": fitted["reports"], "rank_gains": gains, "pgd": pgd,
-            "detector": detector, "pairs": len(pairs), "pool": len(pool_idx)}  # fmt: skip
+            "applier": applier, "detector": detector, "detector_validation": detector_val,
+            "pairs": len(pairs), "pool": len(pool_idx)}  # fmt: skip
 
 
 def verdicts(r: dict) -> list[str]:
@@ -232,6 +267,12 @@ def verdicts(r: dict) -> list[str]:
     out.append(f"GOAL detector recall >= 0.9 at <= 1% false flags: recall {d['recall']:.2f} (attacks in its scope; "
                f"synonyms {d['recall_per_attack'].get('synonyms', 0):.2f}), false flags {d['false_flag_rate_real']:.2%}"
                f" of {d['real_resumes']} real resumes, precision {d['precision']:.2f} {ok}")  # fmt: skip
+    m = r.get("meta", {})
+    if "total_seconds" in m:
+        wall, cpu = m["total_seconds"] / 60, m.get("cpu_seconds", float("nan")) / 60
+        out.append(f"GOAL the full benchmark in <= 20 min on 2 cores: {wall:.1f} min wall at load average "
+                   f"{m['load_before']}-{m['load_after']} on the shared 2 cores, {cpu:.1f} min of its own CPU time "
+                   f"{'MET' if wall <= 20 and m.get('scope', '').startswith('full') else 'NOT MET'}")  # fmt: skip
     return out
 
 
@@ -239,7 +280,10 @@ def markdown(r: dict) -> str:
     m = r["meta"]
     lines = [SECTION, "", f"{m['scope']}; {r['pairs']} mismatched resume-ad pairs, pool {r['pool']} resumes; "
              f"load average {m['load_before']} -> {m['load_after']} (other engineers' runs share the 2 cores); "
-             f"{m['total_seconds'] / 60:.1f} min. Served = sanitised text, per-job guard, calibrated head.", ""]  # fmt: skip
+             f"{m['total_seconds'] / 60:.1f} min wall" + (f", {m['cpu_seconds'] / 60:.1f} min of CPU time" if "cpu_seconds"
+             in m else "") + f"{'; ' + m['cache_note'] if m.get('cache_note') else ''}. Served = sanitised text, per-job "
+             "guard, calibrated head.", ""]  # fmt: skip
+    lines += [f"Caveat: {m['detector_note']}.", ""] if m.get("detector_note") else []
     lines += [f"- {v}" for v in r["verdicts"]] + [
         "",
         "Median rank gain (p90) / share pushed into the top 10:",
@@ -258,17 +302,49 @@ def markdown(r: dict) -> str:
               + " |" for k, v in r["pgd"].items()]  # fmt: skip
     lines += ["", "| model | NDCG@10 | Recall@50 |", "|---|---|---|"]
     lines += [f"| {k} | {v['ndcg@10']:.4f} | {v['recall@50']:.4f} |" for k, v in r["quality"].items()]
+    a = r["applier"]
+    lines += ["", f"Indiscriminate applier (applies to {a['share_applied']:.0%} of all jobs, a mismatched kandij job "
+              "among them): median (p90) rank gain for that job: " + "; ".join(
+                  f"{k} {v['median_rank_gain']:+.0f} ({v['p90_rank_gain']:+.0f})" for k, v in a.items()
+                  if isinstance(v, dict)) + "."]  # fmt: skip
+    v = r["detector_validation"]
+    lines += ["", f"Detector validation (training applicants, other ads; where its thresholds were set): recall "
+              f"{v['recall']:.2f}, untouched pairs flagged {v['clean_pair_flag_rate']:.1%}."]  # fmt: skip
     d = r["detector"]
     per = ", ".join(f"{k} {v:.2f}" for k, v in d["recall_per_attack"].items())
     lines += ["", f"Detector: recall per attack {per}; {d['real_flagged']} of {d['real_resumes']} clean real resumes "
-              f"flagged; untouched pairs flagged {d['clean_pair_flag_rate']:.1%}.", ""]  # fmt: skip
-    return "\n".join(lines)
+              f"flagged; untouched pairs flagged {d['clean_pair_flag_rate']:.1%}."]  # fmt: skip
+    lines += ["", "| head | fitted in | adversarial examples | validation median score gain before -> after | "
+              "clean median abs change |", "|---|---|---|---|---|"]  # fmt: skip
+    lines += [f"| {k} | {c['seconds']:.0f} s | {c['adversarial_examples']} | {c['val_median_gain_before']:+.4f} -> "
+              f"{c['val_median_gain_after']:+.4f} | {c['val_clean_median_abs_change']:.5f} |"
+              for k, c in r["calibration"].items() if "seconds" in c]  # fmt: skip
+    return "\n".join([*lines, "", *NOTES, ""])
+
+
+NOTES = [
+    "Notes. The first stage: a trained version's retrieval space holds each resume's vector through its calibration "
+    "head (`embed_resumes`), so the ANN index and the reranker read the same calibrated vectors; zero-shot, and a "
+    "version before its space is written, search the clean encoder space (shared by every version and #12's "
+    "fallback; a head belongs to one version's artifact) and rely on the sanitised text and the per-job guard, "
+    "which now also reads a few spare rows so a copier cannot push an honest candidate out of a short list "
+    "(matching/integrity.py; tests/matching/test_gamed_resumes.py, test_gamed_first_stage.py). The detector's "
+    "thresholds were set on the validation line's attacked training applicants, never on the test pairs. Synonym "
+    "paraphrases are outside the detector's scope (the issue's list: stuffing density, pasted job text, injected "
+    "instructions, hidden characters) and count in neither recall. Figures ran beside the other engineers' jobs on "
+    "the same 2 cores (load average above); the network is bounded by epochs, so the figures do not depend on it.",
+]
 
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
+    if args.render:  # the stored run, its verdicts and section written again (no measurement)
+        result = json.loads(RESULTS_JSON.read_text(encoding="utf-8"))
+        result["verdicts"] = verdicts(result)
+        publish(result, RESULTS_JSON, jsonable=lambda x: x, markdown=markdown(result), heading=SECTION)
+        return result
     if args.quick:
-        args.pairs, args.pool, args.tandem_minutes = min(args.pairs, 12), min(args.pool, 80), 0.3
+        args.pairs, args.pool, args.epochs = min(args.pairs, 12), min(args.pool, 80), 1
     t0 = time.monotonic()
     load_before = round(os.getloadavg()[0], 2)
 
@@ -278,7 +354,8 @@ def main(argv=None) -> dict:
     result = run(args, log)
     result["meta"] = {"scope": "quick (200 applicants)" if args.quick else "full kandij data",
                       "load_before": load_before, "load_after": round(os.getloadavg()[0], 2),
-                      "total_seconds": time.monotonic() - t0, "seed": args.seed, "args": vars(args)}  # fmt: skip
+                      "total_seconds": time.monotonic() - t0, "seed": args.seed, "args": vars(args),
+                      "cpu_seconds": sum(os.times()[:4])}  # fmt: skip
     result["verdicts"] = verdicts(result)
     out = RESULTS_JSON.with_name("robustness_quick.json") if args.quick else RESULTS_JSON
     publish(

@@ -128,7 +128,9 @@ def invalidate_all(keep_tag: str | None = None) -> int:
     keep = f"{PREFIX}{keep_tag}:" if keep_tag else None
     try:
         batch: list = []
-        for k in r.scan_iter(match=f"{PREFIX}*", count=1000):
+        # with nothing kept, the reference sets go too (stale members would count as deletions later)
+        patterns = [f"{PREFIX}*"] + ([] if keep else [f"{REF_PREFIX}*"])
+        for k in (k for p in patterns for k in r.scan_iter(match=p, count=1000)):
             ks = k.decode() if isinstance(k, bytes) else k
             if keep and ks.startswith(keep):
                 continue

@@ -18,7 +18,7 @@ from django.db.models import Model
 from matching import cache, documents, selectors
 from matching.encoders import current_encoder
 from matching.filters import Filters
-from matching.integrity import guard_candidates
+from matching.integrity import guard_candidates, spare_rows
 from matching.reasons import best_sections, resume_text_of, skill_reasons, zero_shot_sections
 from matching.retrieval import Ranking, Scored, rank_candidates, rank_jobs
 from matching.section_store import prime_cache
@@ -39,10 +39,10 @@ def ranked_candidates(*, job: Job, user, k: int = 20, filters: Filters | None = 
     body = _cached_body(key, Resume, "resume")
     if body is not None:
         return body
-    ranking = rank_candidates(job, user=user, k=k, filters=filters, am=am)
+    ranking = rank_candidates(job, user=user, k=k + spare_rows(k), filters=filters, am=am)
     t = time.perf_counter()
     docs = documents.resumes_by_id([s.object_id for s in ranking.items])
-    job_flags = guard_candidates(am, encoder, documents.job_doc(job), ranking, docs)
+    job_flags = guard_candidates(am, encoder, documents.job_doc(job), ranking, docs, k)
     reasons = candidate_reasons(am, encoder, job, ranking, docs)
     ranking.timings_ms["reasons"] = (time.perf_counter() - t) * 1000
     rows = selectors.candidate_rows([s.object_id for s in ranking.items])

@@ -61,6 +61,10 @@ AD_PHRASES_MIN = 2
 COPY_SHINGLE = 3  # tokens per shingle when comparing a resume with one job
 COPY_CONTAINMENT = 0.6  # share of the job's shingles found in the resume
 COPY_MIN_SKILLS = 2  # a job's title with fewer skills is what an honest resume repeats
+# the job's title (or its "title, skills" list) as a standalone skill entry or line this many times: an honest
+# resume names the job it wants in its headline, not as a skill and again as a line of its summary (chosen on
+# attacked training applicants of kandij, bench/robustness.py's validation; 0 false flags on their clean pairs)
+TITLE_ENTRIES = 2
 _SCRIPTS = ("LATIN", "CYRILLIC", "GREEK")
 
 
@@ -195,22 +199,58 @@ def _job_parts(job: JobDoc) -> dict[str, str]:
     return parts
 
 
+def _title_keys(job: JobDoc) -> set[str]:
+    return {k for k in (_norm(job.title), _norm(", ".join([job.title, *job.skills]))) if k}
+
+
+def _segments(text: str) -> list[str]:
+    return [seg for seg in _SPLIT.split(_clean_chars(text)) if seg.strip()]
+
+
+def title_entries(resume: ResumeDoc, job: JobDoc) -> int:
+    """How often the job's title (or its title-and-skills list) stands alone as a skill entry or a line of the
+    summary or experience."""
+    keys = _title_keys(job)
+    n = sum(1 for s in resume.skills if _norm(s) in keys)
+    return n + sum(
+        1 for t in (resume.summary, *resume.experience) for seg in _segments(t) if _norm(seg) in keys
+    )
+
+
+def _comparable_ad(text: str) -> str:
+    """The ad as a sanitised resume would keep it (its ad-phrase sentences dropped), so a pasted ad is compared
+    with what is left of it after ``sanitize``."""
+    return _strip_text(text, set()) or text
+
+
 def detect_for_job(resume: ResumeDoc, job: JobDoc) -> list[Flag]:
     """Flags of the resume against one job: it copies the job's title and skills list or its ad text."""
     out = []
     for part, text in _job_parts(job).items():
-        share = copied_share(resume, text)
+        share = copied_share(resume, _comparable_ad(text) if part == "ad" else text)
         if share >= COPY_CONTAINMENT:
             kind = "pasted_job_text" if part == "ad" else "keyword_stuffing"
             out.append(Flag(kind, f"copies {share:.0%} of this job's {part}"))
+    if (
+        not any(f.kind == "keyword_stuffing" for f in out)
+        and (n := title_entries(resume, job)) >= TITLE_ENTRIES
+    ):
+        out.append(
+            Flag("keyword_stuffing", f"this job's title written {n} times as a skill or a line of its own")
+        )
     return out
 
 
-def _clean_chars(text: str) -> str:
-    """NFKC, invisible characters removed, look-alike letters of words mixing alphabets mapped to Latin."""
+def _clean_chars(text: str, *, drop_disguised: bool = False) -> str:
+    """NFKC, invisible characters removed, look-alike letters of words mixing alphabets mapped to Latin (for
+    reading: detection), or those disguised words dropped (``drop_disguised``: what is embedded, so a job title
+    written in look-alikes never adds to the score)."""
     text = _INVISIBLE.sub("", unicodedata.normalize("NFKC", text))
     if text.isascii():
         return text
+    if drop_disguised and (bad := set(_disguised_words(text))):
+        text = _TOKEN.sub(lambda m: "" if m.group(0) in bad else m.group(0), text)
+        text = re.sub(r"[ \t]{2,}", " ", text).strip()
     # every look-alike is a word character, so this equals mapping them token by token (and is ~50x faster:
     # the sanitiser runs on every resume a ranking reads)
     return text.translate(_LATIN)
@@ -225,15 +265,19 @@ _CONFUSABLE = {"\u0430": "a", "\u0435": "e", "\u043e": "o", "\u0440": "p", "\u04
 _LATIN = str.maketrans(_CONFUSABLE)
 
 
-def sanitize_characters(resume: ResumeDoc) -> ResumeDoc:
+def sanitize_characters(resume: ResumeDoc, *, drop_disguised: bool = False) -> ResumeDoc:
     """The resume with ``_clean_chars`` applied to every field."""
+
+    def c(t: str) -> str:
+        return _clean_chars(t, drop_disguised=drop_disguised)
+
     return replace(
         resume,
-        headline=_clean_chars(resume.headline),
-        summary=_clean_chars(resume.summary),
-        skills=tuple(_clean_chars(s) for s in resume.skills),
-        experience=tuple(_clean_chars(e) for e in resume.experience),
-        education=tuple(_clean_chars(e) for e in resume.education),
+        headline=c(resume.headline),
+        summary=c(resume.summary),
+        skills=tuple(x for x in (c(s) for s in resume.skills) if x),
+        experience=tuple(c(e) for e in resume.experience),
+        education=tuple(c(e) for e in resume.education),
     )
 
 
@@ -259,7 +303,7 @@ def sanitize(resume: ResumeDoc) -> ResumeDoc:
     """The resume as it is embedded: invisible characters and look-alike letters undone, instruction and ad
     sentences and repeated sentences removed, each skill listed once. A resume without flags keeps its text
     (only invisible characters, which change nothing a reader sees, are dropped)."""
-    r = sanitize_characters(resume)
+    r = sanitize_characters(resume, drop_disguised=True)
     seen: set[str] = set()
     skills: dict[str, str] = {}
     for s in r.skills:
@@ -280,10 +324,25 @@ def sanitize_for_job(resume: ResumeDoc, job: JobDoc) -> ResumeDoc:
     if not detect_for_job(r, job):
         return r
     job_sh = set()
-    for text in _job_parts(job).values():
+    for part, text in _job_parts(job).items():
         job_sh |= _shingles(_norm(text).split(), COPY_SHINGLE)
+        if part == "ad":
+            job_sh |= _shingles(_norm(_comparable_ad(text)).split(), COPY_SHINGLE)
+    job_sh |= _shingles(_norm(job.full_text()).split(), COPY_SHINGLE)  # a paste carries company and place too
+    # the job's title standing alone (a job naming fewer than COPY_MIN_SKILLS skills): those entries are cut too
+    keys = set() if _copies_skills(r, job) else _title_keys(job)
+
+    vocab = {t for sh in job_sh for t in sh}
+    # "12.00", "vb.net": a line split on "." keeps only their parts
+    vocab |= {p for t in vocab for p in t.split(".") if p}
 
     def cut(text: str) -> str:
+        segs = _segments(text)
+        drop_seg = [
+            (keys and _norm(seg) in keys) or _mostly_copied(_norm(seg).split(), vocab) for seg in segs
+        ]
+        if any(drop_seg):  # the job's title standing alone, or a line made of the job's words
+            text = "\n".join(seg for seg, d in zip(segs, drop_seg, strict=True) if not d)
         toks = _norm(text).split()
         drop = set()
         for i in range(len(toks) - COPY_SHINGLE + 1):
@@ -300,8 +359,18 @@ def sanitize_for_job(resume: ResumeDoc, job: JobDoc) -> ResumeDoc:
         experience=tuple(t for t in (cut(e) for e in r.experience) if t),
         skills=tuple(s for s in r.skills if _norm(s) not in job_skills)
         if _copies_skills(r, job)
-        else r.skills,
+        else tuple(s for s in r.skills if _norm(s) not in keys),
     )
+
+
+COPIED_LINE = 0.6  # a line of a flagged resume whose words are this share of the job's words is cut whole
+
+
+def _mostly_copied(tokens: list[str], vocab: set[str]) -> bool:
+    """A line whose words all come from the job, or (3 words or more) mostly: what is left of a pasted ad once
+    ``sanitize`` dropped some of its sentences (the shingles across the gaps no longer match)."""
+    hits = sum(t in vocab for t in tokens)
+    return bool(tokens) and (hits == len(tokens) or (len(tokens) >= 3 and hits >= COPIED_LINE * len(tokens)))
 
 
 def _copies_skills(resume: ResumeDoc, job: JobDoc) -> bool:

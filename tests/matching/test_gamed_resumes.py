@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from matching import embedding, encoders
+from matching import cache, embedding, encoders, retrieval
 from ml.robust.attacks import injected_instructions, job_ad_paste, keyword_stuffing
 from recruiting.models import Resume
 
@@ -64,3 +64,34 @@ def test_stuffed_resume_is_flagged_with_reasons_and_not_lifted(world, django_cap
     python_devs = [r.pk for r in world["pool"][:2]]
     assert all(row[gamed.pk]["score"]["total"] < row[p]["score"]["total"] for p in python_devs)
     assert np.isfinite(row[gamed.pk]["score"]["total"])
+
+
+def test_a_copier_does_not_push_an_honest_candidate_out_of_a_short_list(
+    world,  # noqa: F811
+    settings,
+    django_capture_on_commit_callbacks,
+):
+    """Zero-shot, the first stage cutting at 3: the stuffed nurse's copied text buys her the first stage's top 3
+    (the guard then takes her gain away); the list still ends with whom it ends without her."""
+    job, org, recruiter = world["job"], world["org"], world["recruiter"]
+    settings.MATCH_RETRIEVE_K = settings.MATCH_RERANK_K = 3
+    honest_top = [r["resume"] for r in recruiter.get(f"/api/jobs/{job.pk}/candidates/?k=3").json()["results"]]
+    from matching import documents
+
+    nurse = OTHER_RESUMES[0]
+    stuffed = keyword_stuffing(
+        documents.ResumeDoc(id="x", summary=nurse["summary"]), documents.job_doc(job), 1
+    )
+    with django_capture_on_commit_callbacks(execute=False):
+        gamed = _resume(
+            org, {**nurse, "summary": stuffed.summary, "skills": [*nurse["skills"], *stuffed.skills]}
+        )
+    with django_capture_on_commit_callbacks(execute=True):  # the vector reaches the built index
+        embedding.embed_documents("resume", [gamed.pk])
+    # the first stage and rerank alone, without the guard: the copier takes a place in the top 3
+    ids = [s.object_id for s in retrieval.rank_candidates(job, user=world["recruiter_user"], k=3).items]
+    assert gamed.pk in ids
+    cache.invalidate_all()  # (the new resume's invalidation ran in the captured on-commit callbacks)
+    body = recruiter.get(f"/api/jobs/{job.pk}/candidates/?k=3").json()
+    assert body["cached"] is False
+    assert [r["resume"] for r in body["results"]] == honest_top
