@@ -130,3 +130,25 @@ def test_training_calibrates_with_the_configured_objective_and_the_artifact_keep
     )
     with pytest.raises(ValueError, match="calibration must be one of"):
         train(train_data, replace(cfg, calibration="magic"), cache=EmbeddingCache(hashing_encoder))
+
+
+def test_calibrated_rows_do_not_depend_on_their_batch():
+    """The per-document cache and the uncached path calibrate a resume in different batches: same bits."""
+    import numpy as np
+    import torch
+
+    from ml.robust.calibration import CalibrationHead
+
+    torch.manual_seed(0)
+    head = CalibrationHead(48, 3, 16)
+    with torch.no_grad():
+        head.w2.normal_(0, 0.1)
+    head.eval()
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((75, 3, 48)).astype(np.float32)
+    x[5, 1] = 0.0  # an empty section stays empty
+    whole = head.calibrate(x)
+    assert not whole[5, 1].any() and np.allclose(np.linalg.norm(whole[0], axis=1), 1.0, atol=1e-5)
+    for _ in range(20):
+        pick = rng.permutation(75)[: rng.integers(1, 75)]
+        np.testing.assert_array_equal(head.calibrate(x[pick]), whole[pick])
