@@ -127,7 +127,8 @@ def wait_port(port: int, timeout: float = 60) -> None:
 
 def start_gunicorn(env: dict, workers: int, log: Path) -> subprocess.Popen:
     """Served as the README's deployment section says (gunicorn, sync workers)."""
-    cmd = [str(ROOT / ".venv/bin/gunicorn"), "config.wsgi:application", "--bind", f"127.0.0.1:{HTTP_PORT}",
+    cmd = [str(ROOT / ".venv/bin/gunicorn"), "config.wsgi:application", "-c", str(ROOT / "config/gunicorn.conf.py"),
+           "--bind", f"127.0.0.1:{HTTP_PORT}",
            "--workers", str(workers), "--timeout", "30", "--max-requests", "50000", "--max-requests-jitter", "5000"]  # fmt: skip
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
     wait_port(HTTP_PORT)
