@@ -33,6 +33,11 @@ class TrainConfig:
     # against 55% of all: a label-side measure, no test case read) and dropping clean edges makes their
     # neighbours look noisy in turn.
     clean_edges: bool = False
+    # how the views pick what the other learns from: "batch" (small loss within each batch, Han et al.) or
+    # "memory" (each view's running rank of every observed positive among uniform negatives, over epochs;
+    # ml/network/coteaching.py SelectionMemory); memory_decay weighs the past epochs in that running rank
+    selection: str = "batch"
+    memory_decay: float = 0.5
     select_per_class: bool = True  # per-class small-loss selection, see ml/network/__init__.py (DEPARTURE)
     use_text_view: bool = True
     use_relation_view: bool = True
