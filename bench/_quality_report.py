@@ -7,6 +7,7 @@ import numpy as np
 from bench import peers as P
 from bench._protocol import METRICS
 from bench._quality_rows import (
+    COTEACHING_SECTION,
     FULL,
     NO_COTEACH,
     ORACLE,
@@ -88,7 +89,7 @@ def verdicts(result: dict) -> list[str]:
             line.replace(" on real ", " on the validation split's ").replace("(real ", "(validation ")
             for line in lines
         ]
-    narrowed = any(flag in meta["command"] for flag in ("--rows", "--noise", "--seeds"))
+    narrowed = any(flag in meta["command"] for flag in ("--rows", "--noise", "--seeds", "--coteaching"))
     if meta["quick"] or narrowed:
         lines.append(
             "GOAL bench/quality.py full run <= 20 min on 2 cores: not measured by this command -> NOT MET"
@@ -178,9 +179,11 @@ def markdown(result: dict) -> str:
     """The "## Quality" section of docs/results.md: run line, real-task tables, synthetic table, verdicts."""
     meta, real, syn = result["meta"], result.get("real"), result.get("synthetic")
     L = [meta.get("section", SECTION), ""]
-    json_name = {SEEDS_SECTION: "quality_seeds.json", VALIDATION_SECTION: "quality_validation.json"}.get(
-        meta.get("section"), "quality.json"
-    )
+    json_name = {
+        SEEDS_SECTION: "quality_seeds.json",
+        VALIDATION_SECTION: "quality_validation.json",
+        COTEACHING_SECTION: "quality_coteaching.json",
+    }.get(meta.get("section"), "quality.json")
     load = ""
     if "load_average_start" in meta:
         load = (

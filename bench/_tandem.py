@@ -29,6 +29,20 @@ ORACLE = "tandem-oracle"
 NO_SHORT = "tandem-noshort"
 REAL_ONLY = (ORACLE, NO_SHORT, "tandem-alpha0", "tandem-peeronly")
 SHORT_VIEW_SECONDS = 5.0
+# last-epoch figures of the selection against the known noise (ml/network/coteaching.py), kept per fit
+SELECTION_KEYS = (
+    "detect_auc_text",
+    "detect_auc_relation",
+    "detect_auc_mean",
+    "lowest_clean_fraction",
+    "forget_rate_positive",
+    "suspect_clean_text",
+    "suspect_clean_relation",
+    "noisy_suspected_text",
+    "noisy_suspected_relation",
+    "edges_dropped",
+    "dropped_clean_fraction",
+)
 
 
 class TandemRow:
@@ -72,6 +86,7 @@ class TandemRow:
             self.train_metrics["selection"] = {
                 "clean_kept_by_epoch": kept,
                 "clean_in_batches": float(np.mean(base)),
+                **{k: epochs[-1][k] for k in SELECTION_KEYS if epochs[-1].get(k) is not None},
             }
 
     def score_batch(self, split, cases: list[tuple[int, np.ndarray]]) -> list[np.ndarray]:
