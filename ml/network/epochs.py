@@ -218,6 +218,14 @@ class EpochRunner:
             if self.stopped_early:
                 break
 
+    def _memory_keep(self, view: str, small_loss: torch.Tensor, observed: np.ndarray) -> torch.Tensor:
+        """Batch rows ``view`` learns from under memory selection: observed pairs its peer does not suspect
+        (observed negatives also by the small-loss rule), and EVERY sampled negative: a sampled job is a false
+        negative about once in thousands, and the high-loss ones the small-loss rule drops are the hard
+        negatives a ranking needs."""
+        rows = np.union1d(small_loss.numpy(), np.flatnonzero(observed < 0))
+        return torch.from_numpy(rows[self.memory.keep_for(view, observed[rows])])
+
     def _memory_step(self, epoch: int, tau: float) -> dict:
         v = self.views
         return self.memory.after_epoch(
@@ -302,8 +310,8 @@ class EpochRunner:
             )
             if self.memory is not None:
                 obs = ep.pairs.observed[idx]
-                for_text = for_text[torch.from_numpy(self.memory.keep_for("text", obs[for_text.numpy()]))]
-                for_rel = for_rel[torch.from_numpy(self.memory.keep_for("relation", obs[for_rel.numpy()]))]
+                for_text = self._memory_keep("text", for_text, obs)
+                for_rel = self._memory_keep("relation", for_rel, obs)
         else:
             for_rel = for_text = torch.arange(len(idx))
         losses: dict[str, float] = {}
