@@ -398,7 +398,7 @@ def main(argv=None) -> dict:
     if unknown:
         raise SystemExit(f"unknown rows: {unknown}; known: {ALL_ROWS}")
     noise_levels = [float(x) for x in args.noise.split(",")]
-    if 0.0 not in noise_levels:
+    if 0.0 not in noise_levels and not args.coteaching:  # (--coteaching may add a noise rate on its own)
         noise_levels = [0.0, *noise_levels]
     if args.quick and args.noise == "0,0.2,0.4":
         noise_levels = [0.0, 0.4]

@@ -33,10 +33,14 @@ class TrainConfig:
     # against 55% of all: a label-side measure, no test case read) and dropping clean edges makes their
     # neighbours look noisy in turn.
     clean_edges: bool = False
-    # how the views pick what the other learns from: "batch" (small loss within each batch, Han et al.) or
-    # "memory" (each view's running rank of every observed positive among uniform negatives, over epochs;
-    # ml/network/coteaching.py SelectionMemory); memory_decay weighs the past epochs in that running rank
-    selection: str = "batch"
+    # how the views pick what the other learns from: "batch" (small loss within each batch, per class, Han et
+    # al.) or "memory" (each view's running rank of every observed positive among uniform negatives, over epochs;
+    # ml/network/coteaching.py SelectionMemory; every sampled negative kept); memory_decay weighs the past epochs.
+    # "memory" by default: on the validation split carved from training with 40% of the views moved, it kept
+    # NDCG@10 (0.243 vs 0.247 without co-teaching) and raised Recall@50 (0.600 vs 0.572), its kept views 77%
+    # genuine against 55% in the batches; "batch" drops the high-loss sampled negatives, the hard ones a ranking
+    # needs (the same memory rule dropping them: NDCG@10 0.180)
+    selection: str = "memory"
     memory_decay: float = 0.5
     select_per_class: bool = True  # per-class small-loss selection, see ml/network/__init__.py (DEPARTURE)
     use_text_view: bool = True
