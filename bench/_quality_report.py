@@ -39,8 +39,9 @@ def fmt_signed(x) -> str:
 
 
 NOTES = (
-    'Co-teaching, what is in place (ml/network/coteaching.py, TrainConfig.selection): "memory" (default '
-    "since #13): each view keeps a running rank of every observed view among uniformly drawn jobs over the epochs; "
+    "Co-teaching, what is in place (ml/network/coteaching.py, TrainConfig.selection): the full network row "
+    "runs memory selection (TrainConfig's default stays batch, see ml/network/config.py): each view keeps a "
+    "running rank of every observed view among uniformly drawn jobs over the epochs; "
     "after the warm-up (2 epochs) it names the tau share it ranks lowest (tau estimated after every epoch from how "
     "many positives score like random jobs, capped at 0.5), and the OTHER view leaves those out of its losses; "
     "every sampled negative is kept. Optionally (clean_edges) the views both suspect also leave the relation "

@@ -23,7 +23,7 @@ Method (see /work/shared/design/mvcon.md); departures are marked "DEPARTURE" in 
     real interaction data has no known noise rate, and a fixed rate on clean data drops the hard positives that
     rankings need. (Choices are read on the validation split carved from training, ``bench/quality.py
     --validation``, never on the test cases.)
-  * Selection (``selection="memory"``, default): instead of the per-batch small-loss rule, each view keeps a
+  * Selection (``selection="memory"``, option; "batch" is the default): instead of the per-batch small-loss rule, each view keeps a
     running rank of every observed positive among uniformly drawn negatives over the epochs; after the warm-up it
     names the tau share it ranks lowest and the OTHER view leaves those out of its losses. DEPARTURE: every
     sampled negative is kept (the per-batch rule drops the high-loss ones, i.e. the hard negatives rankings need).
