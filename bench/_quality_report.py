@@ -113,7 +113,7 @@ def _peer_verdicts(real: dict) -> list[str]:
             f"paired 95% CI above 0, mean over {seeds} training seed{'s' if seeds > 1 else ''}"
         )
         if m not in paired:
-            lines.append(f"{goal}: rows missing -> NOT MET")
+            lines.append(f"{goal}: not measured by this command (no peer rows) -> NOT MET")
             continue
         worst = min(paired[m]["vs_each"].items(), key=lambda kv: kv[1]["lo"])
         met = all(v["lo"] > 0 for v in paired[m]["vs_each"].values())
