@@ -10,21 +10,26 @@ import numpy as np
 
 from ml.textview import embed_sections
 
+_FULL = {"coteaching": True, "selection": "memory"}
 TANDEM_ROWS: dict[str, tuple[str, dict]] = {
     "tandem-text": ("Tandem: text view alone", {"use_relation_view": False, "coteaching": False}),
     "tandem-relation": ("Tandem: relation view alone", {"use_text_view": False, "coteaching": False}),
     "tandem-both": ("Tandem: both views, no co-teaching", {"coteaching": False}),
     # co-teaching with the memory selection (TrainConfig.selection; chosen on the validation split at 40% noise)
-    "tandem-full": ("Tandem: full co-teaching network", {"coteaching": True, "selection": "memory"}),
+    "tandem-full": ("Tandem: full co-teaching network", _FULL),
     # real task only: trained on the noisy split with the moved views deleted (a perfect noise filter)
     "tandem-oracle": ("Tandem: both views, moved views deleted (oracle)", {"coteaching": False}),
     # ablations (real task only; the seeds command runs them)
-    "tandem-noshort": ("Tandem: full network, views under 5 s left out", {"coteaching": True}),
+    # (each the full network's flags plus one change)
+    "tandem-noshort": ("Tandem: full network, views under 5 s left out", {**_FULL}),
     "tandem-alpha0": (
         "Tandem: full network, softened negatives off (alpha 0)",
-        {"label_smoothing_alpha": 0.0},
+        {**_FULL, "label_smoothing_alpha": 0.0},
     ),
-    "tandem-peeronly": ("Tandem: full network, peer-level section alignment only", {"cross_level": False}),
+    "tandem-peeronly": (
+        "Tandem: full network, peer-level section alignment only",
+        {**_FULL, "cross_level": False},
+    ),
 }
 ORACLE = "tandem-oracle"
 NO_SHORT = "tandem-noshort"
