@@ -8,6 +8,7 @@ from bench._tandem import ORACLE, TANDEM_ROWS
 SECTION = "## Quality (bench/quality.py)"
 SEEDS_SECTION = "## Quality over training seeds (bench/quality.py --seeds)"
 VALIDATION_SECTION = "## Quality on the validation split (bench/quality.py --validation)"
+COTEACHING_SECTION = "## Quality: co-teaching under noise (bench/quality.py --coteaching)"
 PEER_ROWS = {
     "popularity": "popularity",
     "bm25": "BM25 (bm25s)",
@@ -36,6 +37,8 @@ VALIDATION_ROWS = [
     "tandem-alpha0",
     "tandem-peeronly",
 ]
+# the co-teaching command (--coteaching, noise 0/20/40%): the two co-teaching rows and the oracle
+COTEACHING_ROWS = ["tandem-both", "tandem-full", "tandem-oracle"]
 ROW_NAMES = {**PEER_ROWS, **{k: v[0] for k, v in TANDEM_ROWS.items()}}
 ABSENT = {"lightfm": P.LIGHTFM_ABSENT}
 FULL, NO_COTEACH = "tandem-full", "tandem-both"
@@ -44,6 +47,8 @@ RUNTIME_GOAL_SECONDS = 20 * 60
 
 __all__ = [
     "ABSENT",
+    "COTEACHING_ROWS",
+    "COTEACHING_SECTION",
     "ALL_ROWS",
     "DEFAULT_ROWS",
     "FULL",

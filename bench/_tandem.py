@@ -10,25 +10,45 @@ import numpy as np
 
 from ml.textview import embed_sections
 
+_FULL = {"coteaching": True, "selection": "memory"}
 TANDEM_ROWS: dict[str, tuple[str, dict]] = {
     "tandem-text": ("Tandem: text view alone", {"use_relation_view": False, "coteaching": False}),
     "tandem-relation": ("Tandem: relation view alone", {"use_text_view": False, "coteaching": False}),
     "tandem-both": ("Tandem: both views, no co-teaching", {"coteaching": False}),
-    "tandem-full": ("Tandem: full co-teaching network", {"coteaching": True}),
+    # co-teaching with the memory selection (TrainConfig.selection; chosen on the validation split at 40% noise)
+    "tandem-full": ("Tandem: full co-teaching network", _FULL),
     # real task only: trained on the noisy split with the moved views deleted (a perfect noise filter)
     "tandem-oracle": ("Tandem: both views, moved views deleted (oracle)", {"coteaching": False}),
     # ablations (real task only; the seeds command runs them)
-    "tandem-noshort": ("Tandem: full network, views under 5 s left out", {"coteaching": True}),
+    # (each the full network's flags plus one change)
+    "tandem-noshort": ("Tandem: full network, views under 5 s left out", {**_FULL}),
     "tandem-alpha0": (
         "Tandem: full network, softened negatives off (alpha 0)",
-        {"label_smoothing_alpha": 0.0},
+        {**_FULL, "label_smoothing_alpha": 0.0},
     ),
-    "tandem-peeronly": ("Tandem: full network, peer-level section alignment only", {"cross_level": False}),
+    "tandem-peeronly": (
+        "Tandem: full network, peer-level section alignment only",
+        {**_FULL, "cross_level": False},
+    ),
 }
 ORACLE = "tandem-oracle"
 NO_SHORT = "tandem-noshort"
 REAL_ONLY = (ORACLE, NO_SHORT, "tandem-alpha0", "tandem-peeronly")
 SHORT_VIEW_SECONDS = 5.0
+# last-epoch figures of the selection against the known noise (ml/network/coteaching.py), kept per fit
+SELECTION_KEYS = (
+    "detect_auc_text",
+    "detect_auc_relation",
+    "detect_auc_mean",
+    "lowest_clean_fraction",
+    "forget_rate_positive",
+    "suspect_clean_text",
+    "suspect_clean_relation",
+    "noisy_suspected_text",
+    "noisy_suspected_relation",
+    "edges_dropped",
+    "dropped_clean_fraction",
+)
 
 
 class TandemRow:
@@ -72,6 +92,7 @@ class TandemRow:
             self.train_metrics["selection"] = {
                 "clean_kept_by_epoch": kept,
                 "clean_in_batches": float(np.mean(base)),
+                **{k: epochs[-1][k] for k in SELECTION_KEYS if epochs[-1].get(k) is not None},
             }
 
     def score_batch(self, split, cases: list[tuple[int, np.ndarray]]) -> list[np.ndarray]:

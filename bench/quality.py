@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/quality.py [--data-dir DIR] [--quick] [--rows popularity,bm25,...] [--noise 0,0.2,0.4]
     .venv/bin/python bench/quality.py --seeds 0,1,2     # second command: three training seeds, noise 0
+    .venv/bin/python bench/quality.py --coteaching      # co-teaching, both views and the oracle at 0/20/40% noise
     .venv/bin/python bench/quality.py --validation      # the same protocol on the validation split carved from
                                                         # training: where Tandem's choices are read (ablations)
 
@@ -47,6 +48,8 @@ from bench._quality_report import markdown, verdicts  # noqa: E402
 from bench._quality_rows import (  # noqa: E402
     ABSENT,
     ALL_ROWS,
+    COTEACHING_ROWS,
+    COTEACHING_SECTION,
     DEFAULT_ROWS,
     NO_COTEACH,
     ORACLE,
@@ -82,9 +85,17 @@ from ml.data.kandij import load_kandij  # noqa: E402
 DEFAULT_DATA_DIR = os.environ.get("TANDEM_KANDIJ_DIR", "/work/shared/data/kandij-job-views")
 RESULTS_JSON = ROOT / "bench" / "results" / "quality.json"
 SEEDS_JSON = ROOT / "bench" / "results" / "quality_seeds.json"
+COTEACHING_JSON = ROOT / "bench" / "results" / "quality_coteaching.json"
 VALIDATION_JSON = ROOT / "bench" / "results" / "quality_validation.json"
 CACHE_PATH = ROOT / "bench" / "results" / ".cache" / "minilm.npz"
 
+# mode -> (default rows, JSON, docs section)
+MODES = {
+    "": (DEFAULT_ROWS, RESULTS_JSON, SECTION),
+    "seeds": (SEEDS_ROWS, SEEDS_JSON, SEEDS_SECTION),
+    "validation": (VALIDATION_ROWS, VALIDATION_JSON, VALIDATION_SECTION),
+    "coteaching": (COTEACHING_ROWS, COTEACHING_JSON, COTEACHING_SECTION),
+}
 NOISE_SEED = 1234
 TANDEM_MINUTES = 2.0  # safety cap per Tandem fit on the real task (synthetic: a quarter); --tandem-minutes
 QUICK_TANDEM_MINUTES = 0.1
@@ -128,6 +139,12 @@ def parse_args(argv=None):
         "instead of the test cases: where Tandem's defaults are chosen; writes quality_validation.json",
     )
     ap.add_argument(
+        "--coteaching",
+        action="store_true",
+        help=f"rows {','.join(COTEACHING_ROWS)} at noise 0,0.2,0.4 on the real task (with the selection's figures "
+        "against the moved views); writes quality_coteaching.json and its own docs section",
+    )
+    ap.add_argument(
         "--out", default=None, help="JSON path (default bench/results/quality.json or quality_seeds.json)"
     )
     ap.add_argument("--no-docs", action="store_true", help="do not touch docs/results.md")
@@ -144,13 +161,12 @@ def parse_args(argv=None):
     args = ap.parse_args(argv)
     seeded = args.seeds is not None
     args.seed_list = [int(x) for x in args.seeds.split(",")] if seeded else [args.seed]
-    args.rows = args.rows or ",".join(
-        VALIDATION_ROWS if args.validation else SEEDS_ROWS if seeded else DEFAULT_ROWS
-    )
-    args.out = args.out or str(VALIDATION_JSON if args.validation else SEEDS_JSON if seeded else RESULTS_JSON)
-    args.noise = args.noise or ("0" if seeded or args.validation else "0,0.2,0.4")
-    args.section = VALIDATION_SECTION if args.validation else SEEDS_SECTION if seeded else SECTION
-    if args.validation or seeded:  # the real task only
+    mode = "validation" if args.validation else "seeds" if seeded else "coteaching" if args.coteaching else ""
+    default_rows, default_out, args.section = MODES[mode]
+    args.rows = args.rows or ",".join(default_rows)
+    args.out = args.out or str(default_out)
+    args.noise = args.noise or ("0" if mode in ("seeds", "validation") else "0,0.2,0.4")
+    if mode:  # the real task only
         args.no_synthetic = True
     return args
 
@@ -382,7 +398,7 @@ def main(argv=None) -> dict:
     if unknown:
         raise SystemExit(f"unknown rows: {unknown}; known: {ALL_ROWS}")
     noise_levels = [float(x) for x in args.noise.split(",")]
-    if 0.0 not in noise_levels:
+    if 0.0 not in noise_levels and not args.coteaching:  # (--coteaching may add a noise rate on its own)
         noise_levels = [0.0, *noise_levels]
     if args.quick and args.noise == "0,0.2,0.4":
         noise_levels = [0.0, 0.4]

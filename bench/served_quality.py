@@ -707,13 +707,17 @@ def _mean(v) -> float | None:
 
 
 def quality_row(split, cases: list[Case], masks: dict, args) -> dict:
-    """bench/quality.py's full network (same TrainConfig, cap and cache), trained on the split's training views,
-    ranking the whole catalogue (every job minus the applicant's own training jobs) for the same applicants."""
+    """bench/quality.py's full network (its cap and cache; the selection rule the platform trains with), trained
+    on the split's training views, ranking the whole catalogue (every job minus the applicant's own training jobs) for the same applicants."""
     from bench._tandem import TandemRow
     from bench.quality import QUICK_TANDEM_MINUTES, TANDEM_MINUTES, get_cache
 
     minutes = QUICK_TANDEM_MINUTES if args.quick else TANDEM_MINUTES
     overrides = {"max_minutes": minutes, **({"epochs": 1} if args.quick else {})}
+    # the platform trains with TrainConfig's default selection; bench/quality.py's row runs "memory" (#13)
+    from ml.network import TrainConfig
+
+    overrides["selection"] = TrainConfig().selection
     cache = get_cache()
     row = TandemRow("tandem-full", cache, seed=args.seed, overrides=overrides)
     t0 = time.perf_counter()

@@ -111,9 +111,13 @@ def after_epoch_noise(
     graph: RelationGraph | None,
     history: HistoryFeatures | None,
     clean: np.ndarray | None,
+    memory: SelectionMemory | None = None,
+    *,
+    apply: bool = True,
 ) -> dict:
     """Estimate the noise from this epoch's scores (the lower of the two views' figures, capped), and, with
-    ``clean_edges``, drop the interaction edges of that share of positives which the views rank lowest."""
+    ``clean_edges``, drop the interaction edges of that share of positives which the views rank lowest.
+    ``memory`` (selection="memory") takes this epoch's ranks; ``apply=False``: figures only (no co-teaching)."""
     seen = ~np.isnan(epoch_logits["text"]) & ~np.isnan(epoch_logits["relation"])
     ref_kind = JOB_NEGATIVE if np.any(seen & (epoch.kind == JOB_NEGATIVE)) else RESUME_NEGATIVE
     rows = np.flatnonzero(seen)
@@ -130,8 +134,14 @@ def after_epoch_noise(
     }
     out["forget_rate_positive"] = float(min(cap, out["noise_positive"]))
     out["forget_rate_negative"] = float(min(cap, out["noise_negative"]))
-    if config.clean_edges:
-        positive_rows = rows[labels > 0.5]
+    positive_rows = rows[labels > 0.5]
+    if clean is not None:
+        out.update(detection_figures(ests, clean[epoch.observed[positive_rows]], out["forget_rate_positive"]))
+    if memory is not None and apply:
+        obs = epoch.observed[positive_rows]
+        for view, est in zip(("text", "relation"), ests, strict=True):
+            memory.update(view, obs, est.positive_rank)
+    if config.clean_edges and apply and memory is None:
         out.update(
             _drop_suspect_edges(
                 ests, out["forget_rate_positive"], positive_rows, epoch, pairs, graph, history, clean
@@ -164,3 +174,121 @@ def _drop_suspect_edges(
         out["dropped_clean_fraction"] = float(clean[drop].mean())
         out["positive_clean_fraction"] = float(clean[epoch.observed[positive_rows]].mean())
     return out
+
+
+def _auc(score: np.ndarray, good: np.ndarray) -> float | None:
+    """ROC-AUC of ``score`` for telling ``good`` from the rest (ties count half); None when one side is empty."""
+    n_good, n_bad = int(good.sum()), int((~good).sum())
+    if n_good == 0 or n_bad == 0:
+        return None
+    order = np.argsort(score, kind="stable")
+    ranks = np.empty(len(score))
+    ranks[order] = np.arange(1, len(score) + 1)
+    # average ranks over ties
+    _, inv, counts = np.unique(score, return_inverse=True, return_counts=True)
+    sums = np.zeros(len(counts))
+    np.add.at(sums, inv, ranks)
+    ranks = (sums / counts)[inv]
+    return float((ranks[good].sum() - n_good * (n_good + 1) / 2) / (n_good * n_bad))
+
+
+def detection_figures(ests: list[NoiseEstimate], clean: np.ndarray, tau: float) -> dict:
+    """How well this epoch's ranks tell the clean observed positives from the noisy ones (when the truth is
+    known): AUC per view and of the two views' mean, and the clean share of the tau lowest by the mean."""
+    mean_rank = np.mean([e.positive_rank for e in ests], axis=0)
+    out = {
+        f"detect_auc_{v}": _auc(e.positive_rank, clean)
+        for v, e in zip(("text", "relation"), ests, strict=True)
+    }
+    out["detect_auc_mean"] = _auc(mean_rank, clean)
+    n = int(round(tau * len(clean)))
+    if n:
+        out["lowest_clean_fraction"] = float(clean[np.argsort(mean_rank, kind="stable")[:n]].mean())
+    return out
+
+
+class SelectionMemory:
+    """selection="memory": each view's running mean over epochs of every observed positive's rank among the
+    uniformly drawn negatives (its own scores); after the warm-up each view names the ``tau`` share it ranks
+    lowest, and the OTHER view leaves those out of its losses (co-teaching over the epoch, not the batch).
+
+    Why not per batch: the small-loss rule ranks a positive against the few hundred pairs of its batch at one
+    moment of training; the running rank averages the view's judgement over epochs and over fresh negatives."""
+
+    VIEWS = ("text", "relation")
+
+    def __init__(self, n_observed: int, decay: float):
+        self.decay = decay
+        self.rank = {v: np.full(n_observed, np.nan) for v in self.VIEWS}
+        self.suspect = {v: np.zeros(n_observed, dtype=bool) for v in self.VIEWS}
+        self.positive = np.zeros(n_observed, dtype=bool)
+
+    def update(self, view: str, observed: np.ndarray, rank: np.ndarray) -> None:
+        old = self.rank[view][observed]
+        self.rank[view][observed] = np.where(np.isnan(old), rank, self.decay * old + (1 - self.decay) * rank)
+        self.positive[observed] = True
+
+    def choose(self, tau: float) -> None:
+        """Each view's suspects: the ``tau`` share of the observed positives it ranks lowest."""
+        for v in self.VIEWS:
+            self.suspect[v][:] = False
+            idx = np.flatnonzero(self.positive & ~np.isnan(self.rank[v]))
+            n = int(round(tau * len(idx)))
+            if n:
+                self.suspect[v][idx[np.argsort(self.rank[v][idx], kind="stable")[:n]]] = True
+
+    def keep_for(self, view: str, observed: np.ndarray) -> np.ndarray:
+        """Bool per batch row: may ``view`` learn from it (its peer does not suspect it)."""
+        peer = "relation" if view == "text" else "text"
+        ok = observed >= 0
+        keep = np.ones(len(observed), dtype=bool)
+        keep[ok] = ~self.suspect[peer][observed[ok]]
+        return keep
+
+    def figures(self, clean: np.ndarray) -> dict:
+        """Clean share of each view's suspects and of the pairs the views keep (against the truth, when known)."""
+        out = {}
+        pos = self.positive
+        for v in self.VIEWS:
+            s = self.suspect[v] & pos
+            if s.any():
+                out[f"suspect_clean_{v}"] = float(clean[s].mean())
+            kept = pos & ~s
+            if kept.any():
+                out[f"memory_kept_clean_{v}"] = float(clean[kept].mean())
+            noisy = pos & ~clean
+            if noisy.any():  # recall: the share of the noisy positives this view names
+                out[f"noisy_suspected_{v}"] = float(s[noisy].mean())
+        return out
+
+    def after_epoch(
+        self,
+        config: TrainConfig,
+        epoch: int,
+        tau: float,
+        pairs: LabelledPairs,
+        graph: RelationGraph | None,
+        history: HistoryFeatures | None,
+        clean: np.ndarray | None,
+    ) -> dict:
+        """Once the warm-up is over: choose each view's suspects for the next epoch (and, with ``clean_edges``,
+        take the pairs both views suspect out of the graph and the histories); the figures of that choice."""
+        if epoch + 1 < config.warmup_epochs:
+            return {}
+        self.choose(tau)
+        out = self.figures(clean) if clean is not None else {}
+        if config.clean_edges:
+            out.update(self.drop_edges(pairs, graph, history, clean))
+        return out
+
+    def drop_edges(self, pairs: LabelledPairs, graph, history, clean: np.ndarray | None) -> dict:
+        """Pairs both views suspect leave the relation graph and the history features (for the next epoch)."""
+        drop = np.flatnonzero(self.suspect["text"] & self.suspect["relation"])
+        if graph is not None:
+            graph.mask_interactions(pairs.job[drop], pairs.resume[drop])
+        if history is not None:
+            history.mask_edges(pairs.job[drop], pairs.resume[drop])
+        out = {"edges_dropped": int(len(drop))}
+        if clean is not None and len(drop):
+            out["dropped_clean_fraction"] = float(clean[drop].mean())
+        return out

@@ -20,7 +20,7 @@ from ..relation.schema import JOB, RESUME
 from ..textview import TextView, section_alignment_loss, similarity_features, softened_contrastive
 from ..types import MatchingData
 from .config import TrainConfig
-from .coteaching import after_epoch_noise, exchange_small_loss, keep_fractions
+from .coteaching import SelectionMemory, after_epoch_noise, exchange_small_loss, keep_fractions
 from .model import ScoreMix
 from .progress import TrainingLog, TrainProgress
 from .sampling import EpochPairs, LabelledPairs, epoch_pairs, pair_keys
@@ -165,6 +165,14 @@ class EpochRunner:
         # hard job negatives come from the positive job's state
         self.job_group = views.history.jobs.state if views.history is not None else None
         self.stopped_early = False
+        both = views.text is not None and views.relation is not None
+        self.memory = (
+            SelectionMemory(len(pairs.job), config.memory_decay)
+            if self.coteach and config.selection == "memory"
+            else None
+        )
+        # without co-teaching, the noise figures are still recorded when the truth is known (nothing changes)
+        self.noise_figures = self.coteach or (both and inputs.clean is not None)
 
     def run(self, bars: bool) -> None:
         config = self.config
@@ -180,7 +188,7 @@ class EpochRunner:
             ep = self._epoch_pairs(epoch)
             stats = self._run_batches(ep, epoch, tau_pos, tau_neg)
             noise_extra: dict = {}
-            if self.coteach:
+            if self.noise_figures:
                 noise_extra = after_epoch_noise(
                     config,
                     ep.logits,
@@ -189,12 +197,16 @@ class EpochRunner:
                     self.views.graph,
                     self.views.history,
                     self.inputs.clean,
+                    self.memory,
+                    apply=self.coteach,
                 )
-                if config.forget_rate == "auto":
+                if self.coteach and config.forget_rate == "auto":
                     tau_pos, tau_neg = (
                         noise_extra["forget_rate_positive"],
                         noise_extra["forget_rate_negative"],
                     )
+            if self.memory is not None:
+                noise_extra.update(self._memory_step(epoch, tau_pos))
             self.log.report(
                 stats.progress(epoch, config.epochs),
                 {
@@ -205,6 +217,20 @@ class EpochRunner:
             )
             if self.stopped_early:
                 break
+
+    def _memory_keep(self, view: str, small_loss: torch.Tensor, observed: np.ndarray) -> torch.Tensor:
+        """Batch rows ``view`` learns from under memory selection: observed pairs its peer does not suspect
+        (observed negatives also by the small-loss rule), and EVERY sampled negative: a sampled job is a false
+        negative about once in thousands, and the high-loss ones the small-loss rule drops are the hard
+        negatives a ranking needs."""
+        rows = np.union1d(small_loss.numpy(), np.flatnonzero(observed < 0))
+        return torch.from_numpy(rows[self.memory.keep_for(view, observed[rows])])
+
+    def _memory_step(self, epoch: int, tau: float) -> dict:
+        v = self.views
+        return self.memory.after_epoch(
+            self.config, epoch, tau, self.inputs.pairs, v.graph, v.history, self.inputs.clean
+        )
 
     def _epoch_pairs(self, epoch: int) -> _Epoch:
         """Observed pairs plus fresh negatives, and their history features, each computed WITHOUT its own
@@ -277,9 +303,15 @@ class EpochRunner:
         if rel is not None:
             ep.logits["relation"][idx] = rel.logit.detach().numpy()
         if self.coteach:
+            # memory selection: positives by the peer's running rank, negatives by the batch's small loss
+            keep_pos = 1.0 if self.memory is not None else keep
             for_text, for_rel = exchange_small_loss(
-                text.bce, rel.bce, y, keep, keep_neg, config.select_per_class
+                text.bce, rel.bce, y, keep_pos, keep_neg, config.select_per_class
             )
+            if self.memory is not None:
+                obs = ep.pairs.observed[idx]
+                for_text = self._memory_keep("text", for_text, obs)
+                for_rel = self._memory_keep("relation", for_rel, obs)
         else:
             for_rel = for_text = torch.arange(len(idx))
         losses: dict[str, float] = {}

@@ -11,6 +11,7 @@ import time
 import pytest
 
 from bench import _quality_report as R
+from bench import _quality_tables as T
 from bench import quality as Q
 from bench._protocol import leave_last_out, validation_split
 from bench._tandem import TandemRow
@@ -121,3 +122,18 @@ def test_coteaching_verdicts_read_the_gap_to_the_oracle():
     forty = next(line for line in lines if "40% noise" in line)
     assert zero.endswith("-> MET")  # interval includes 0
     assert "closed 60% of the gap" in forty and forty.endswith("-> MET")
+
+
+def test_coteaching_mode_runs_the_noise_rows_and_reports_the_selection():
+    args = Q.parse_args(["--coteaching"])
+    assert args.rows == "tandem-both,tandem-full,tandem-oracle" and args.noise == "0,0.2,0.4"
+    assert args.no_synthetic and args.out.endswith("quality_coteaching.json")
+    real = _result(capped=False)["real"]
+    sel = {"clean_kept_by_epoch": [0.7, 0.8], "clean_in_batches": 0.6, "detect_auc_mean": 0.81}
+    real["levels"]["0.4"] = {
+        "tandem-full": {"seeds": [{"seed": 0, "selection": {**sel, "noisy_suspected_text": 0.5}}]},
+        "tandem-both": {"seeds": [{"seed": 0, "selection": {"detect_auc_mean": 0.77}}]},
+    }
+    table = "\n".join(T.markdown_coteaching(real))
+    row = next(line for line in table.splitlines() if line.startswith("| 40%"))
+    assert "| 60% |" in row and "0.770 / 0.810" in row and "| 0.800 | 0.600 | 0.500 |" in row
