@@ -107,3 +107,39 @@ def make_resume(db):
         return Resume.objects.create(candidate=candidate, **defaults)
 
     return make
+
+
+@pytest.fixture
+def celery_eager():
+    """Tasks run in this process for the test. The override is removed afterwards, not set back to its value:
+    a value written into ``app.conf`` would shadow the Django setting CELERY_TASK_ALWAYS_EAGER for every later
+    test (a test that sets the setting would then queue to a broker no worker reads)."""
+    from config.celery import app
+
+    had = "task_always_eager" in app.conf.changes
+    before = app.conf.changes.get("task_always_eager")
+    app.conf.task_always_eager = True
+    yield
+    if had:
+        app.conf.task_always_eager = before
+    else:
+        app.conf.changes.pop("task_always_eager", None)
+
+
+@pytest.fixture
+def refusing_broker(monkeypatch):
+    """The Celery app pointed at a port nothing listens on (a stopped Redis), its producer pool rebuilt."""
+    from config import celery as celery_config
+
+    app = celery_config.app
+    original = app.conf.broker_url
+
+    def point_at(url: str) -> None:
+        app.conf.broker_url = url
+        app._pool = None
+        app.amqp._producer_pool = None
+        celery_config._broker_down_until = 0.0
+
+    point_at("redis://127.0.0.1:1/0")
+    yield point_at
+    point_at(original)

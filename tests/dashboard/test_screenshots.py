@@ -69,7 +69,7 @@ def demo_platform(serving, settings, tmp_path):
     settings.EVAL_RANDOM_NEGATIVES = 30
     start_training_run(trigger="dashboard")
     run = TrainingRun.objects.get()
-    assert run.status == "succeeded", run.error
+    assert run.status == "succeeded", (run.error, run.stage)
     busiest = Interaction.objects.values("job_id").order_by().annotate(n=Count("id"))
     job_id = max(busiest, key=lambda r: r["n"])["job_id"]
     candidate = Candidate.objects.filter(organization=org, resumes__interactions__job_id=job_id).first()

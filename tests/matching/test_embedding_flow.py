@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from config.celery import app as celery_app
 from matching import documents, embedding
 from matching.models import DocumentVector, EmbeddingMark
 from matching.section_store import section_texts
@@ -12,14 +11,6 @@ from recruiting import services
 from workers.tasks.embedding import embed_dirty_documents
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def celery_eager():
-    previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = previous
 
 
 @pytest.fixture

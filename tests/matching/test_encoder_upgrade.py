@@ -11,7 +11,6 @@ import shutil
 
 import pytest
 
-from config.celery import app as celery_app
 from matching import cache, embedding, encoders, selectors
 from matching import index as mindex
 from matching.compat import backfill
@@ -27,7 +26,7 @@ FT_PREFIX = "all-MiniLM-L6-v2-ft:"
 
 
 @pytest.fixture
-def minilm_platform(tiny_training, settings, tmp_path, make_user, client_for, monkeypatch):
+def minilm_platform(tiny_training, settings, tmp_path, make_user, client_for, monkeypatch, celery_eager):
     monkeypatch.setattr(encoders, "_encoder", ml_embedding.get_encoder())
     settings.FIRST_MODEL_POLICY = "always"
     settings.PROMOTION_MARGIN = -1.0  # every candidate is promoted: these tests are about serving it
@@ -45,10 +44,7 @@ def minilm_platform(tiny_training, settings, tmp_path, make_user, client_for, mo
     from workers.tasks.backfill import backfill_space
 
     monkeypatch.setattr(backfill_space, "delay", queued.append)  # a backfill worker would take it
-    eager = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
     yield {**world, "client": client_for(staff), "queued": queued}
-    celery_app.conf.task_always_eager = eager
     mindex.loaded_indexes.clear()
     cache.client.reset()
 

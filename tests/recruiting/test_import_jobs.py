@@ -185,12 +185,10 @@ def test_an_older_attempt_cannot_write_after_a_newer_one_took_over(org, recruite
     assert not Job.objects.exists()  # the superseded run's batch rolled back
 
 
-def test_broker_down_leaves_the_job_queued_for_the_beat(org, recruiter, settings, monkeypatch):
-    from config import celery as celery_config
-
+def test_broker_down_leaves_the_job_queued_for_the_beat(
+    org, recruiter, settings, monkeypatch, refusing_broker
+):
     sent: list[int] = []
-    monkeypatch.setattr(celery_config, "_broker_down_until", 0.0)
-    monkeypatch.setattr(celery_config.app.conf, "broker_url", "redis://127.0.0.1:1/0")
     settings.IMPORT_RESEND_SECONDS = 0
     response = _post(recruiter, org, _jobs_csv(2))
     assert response.status_code == 202

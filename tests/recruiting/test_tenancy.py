@@ -13,7 +13,16 @@ import pytest
 from django.forms.models import model_to_dict
 
 from recruiting import membership_services, selectors, services
-from recruiting.models import Candidate, Interaction, Invitation, Job, Membership, Organization, Resume
+from recruiting.models import (
+    Candidate,
+    ImportJob,
+    Interaction,
+    Invitation,
+    Job,
+    Membership,
+    Organization,
+    Resume,
+)
 
 
 @dataclass
@@ -40,6 +49,7 @@ class World:
     inter_b: Interaction
     inter_s: Interaction
     invitation_b: Invitation
+    import_b: ImportJob
 
 
 @pytest.fixture
@@ -64,6 +74,7 @@ def world(make_org, make_user, make_recruiter, make_job, make_resume) -> World:
     invitation_b = membership_services.invitation_create(
         organization=org_b, role=Membership.Role.ADMIN, created_by=b_admin
     ).invitation
+    import_b = ImportJob.objects.create(organization=org_b, created_by=b_admin, kind="jobs", format="csv")
     return World(
         org_a=org_a,
         org_b=org_b,
@@ -87,6 +98,7 @@ def world(make_org, make_user, make_recruiter, make_job, make_resume) -> World:
         inter_b=inter_b,
         inter_s=inter_s,
         invitation_b=invitation_b,
+        import_b=import_b,
     )
 
 
@@ -123,6 +135,7 @@ def _b_routes(w: World) -> list[tuple[str, tuple[str, ...]]]:
         (f"/api/resumes/{w.resume_s.pk}/", rw),
         (f"/api/interactions/{w.inter_b.pk}/", ("get",)),
         (f"/api/interactions/{w.inter_s.pk}/", ("get",)),
+        (f"/api/imports/{w.import_b.pk}/", ("get",)),
     ]
 
 
@@ -137,6 +150,7 @@ def _snapshot(w: World) -> dict:
         w.resume_s,
         w.inter_b,
         w.inter_s,
+        w.import_b,
     ]
     snap = {f"{type(r).__name__}:{r.pk}": model_to_dict(type(r).objects.get(pk=r.pk)) for r in rows}
     snap["members_b"] = sorted(Membership.objects.filter(organization=w.org_b).values_list("user_id", "role"))

@@ -95,23 +95,6 @@ def django_on_commit_immediately(monkeypatch):
 
 
 @pytest.fixture
-def refusing_broker(monkeypatch):
-    """The Celery app pointed at a port nothing listens on (a stopped Redis), its producer pool rebuilt."""
-    app = celery_config.app
-    original = app.conf.broker_url
-
-    def point_at(url: str) -> None:
-        app.conf.broker_url = url
-        app._pool = None
-        app.amqp._producer_pool = None
-        celery_config._broker_down_until = 0.0
-
-    point_at("redis://127.0.0.1:1/0")
-    yield point_at
-    point_at(original)
-
-
-@pytest.fixture
 def training_env(settings):
     import uuid
 
