@@ -66,6 +66,7 @@ COPY_MIN_SKILLS = 2  # a job's title with fewer skills is what an honest resume 
 # attacked training applicants of kandij, bench/robustness.py's validation; 0 false flags on their clean pairs)
 TITLE_ENTRIES = 2
 _SCRIPTS = ("LATIN", "CYRILLIC", "GREEK")
+_LETTER_PAST_LATIN = re.compile(r"[^\W\d_\x00-\u02ff]")  # a word character past Latin Extended, not a digit
 
 
 @dataclass(frozen=True)
@@ -248,7 +249,9 @@ def _clean_chars(text: str, *, drop_disguised: bool = False) -> str:
     text = _INVISIBLE.sub("", unicodedata.normalize("NFKC", text))
     if text.isascii():
         return text
-    if drop_disguised and (bad := set(_disguised_words(text))):
+    # a disguised word needs a Greek or Cyrillic letter: texts without any letter past U+02FF (most non-ASCII
+    # text: dashes, accents) skip the per-word script check, the costliest part of reading a resume
+    if drop_disguised and _LETTER_PAST_LATIN.search(text) and (bad := set(_disguised_words(text))):
         text = _TOKEN.sub(lambda m: "" if m.group(0) in bad else m.group(0), text)
         text = re.sub(r"[ \t]{2,}", " ", text).strip()
     # every look-alike is a word character, so this equals mapping them token by token (and is ~50x faster:
