@@ -469,11 +469,11 @@ def _api_jobs(org, n_jobs: int, rng: np.random.Generator) -> list:
 
 
 def _time_candidates_api(token_key: str, jobs: list) -> dict:
-    """Latencies of /api/jobs/{id}/candidates/ against a local runserver: uncached with cold section vectors,
-    cached (Redis), then uncached in the warm process."""
+    """Latencies (seconds) of /api/jobs/{id}/candidates/ against a local runserver: uncached with cold section
+    vectors, cached (Redis), then uncached in the warm process."""
+    from bench._serving_model_api import _Server
     from matching import cache as mcache
 
-    port = 8765 + (os.getpid() % 200)
     env = {
         **os.environ,
         "DEBUG": "0",
@@ -481,26 +481,13 @@ def _time_candidates_api(token_key: str, jobs: list) -> dict:
         "LOG_LEVEL": "WARNING",
         "ALLOWED_HOSTS": "127.0.0.1",
     }
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            str(ROOT / "manage.py"),
-            "runserver",
-            f"127.0.0.1:{port}",
-            "--noreload",
-            "--nothreading",
-        ],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    server = _Server(env, token_key)
 
     def get(path):
-        return _get_json(f"http://127.0.0.1:{port}{path}", token_key)
+        ms, body = server.get(path)
+        return ms / 1000.0, body
 
     try:
-        _wait_for_server(get, jobs[0].pk)
         get(f"/api/jobs/{jobs[1].pk}/candidates/?k=20")  # warm-up: encoder, index, model
         mcache.client.reset()
         mcache.invalidate_all()
@@ -521,29 +508,8 @@ def _time_candidates_api(token_key: str, jobs: list) -> dict:
             warm.append(dt)
         breakdown = body["retrieval"]
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        server.close()
     return {"cold": cold, "warm": warm, "cached": cached, "breakdown": breakdown}
-
-
-def _get_json(url: str, token_key: str) -> tuple[float, dict]:
-    """(seconds, decoded body) of one authenticated GET."""
-    import urllib.request
-
-    req = urllib.request.Request(url, headers={"Authorization": f"Token {token_key}"})
-    t0 = time.perf_counter()
-    with urllib.request.urlopen(req, timeout=120) as resp:
-        body = json.loads(resp.read())
-    return time.perf_counter() - t0, body
-
-
-def _wait_for_server(get, job_pk: int) -> None:
-    for _ in range(120):
-        try:
-            get(f"/api/jobs/{job_pk}/candidates/?k=20")
-            return
-        except Exception:  # server still starting
-            time.sleep(1)
 
 
 # --------------------------------------------------------------------------------------- report

@@ -15,7 +15,7 @@ from matching.encoders import encoder_space, model_space
 from matching.index import loaded_indexes
 from tests.matching.test_model_space import _train_and_promote, platform  # noqa: F401 (fixture)
 
-pytestmark = pytest.mark.django_db(transaction=True)  # the warm-up reads from its own thread in production
+pytestmark = pytest.mark.django_db(transaction=True)  # warm_serving closes its connections when done
 
 
 def test_warm_up_loads_what_the_first_request_would(platform):  # noqa: F811
