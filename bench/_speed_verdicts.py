@@ -47,14 +47,15 @@ def serving_verdicts(res: dict) -> list[str]:
         f"GOAL uncached p95 <= 100 ms at 100k and at 1M resumes: {uncached} ms at {n} resumes, 1M not measured: "
         "NOT MET"
     )
-    big = [a for a in ann if a.get("n") == 1_000_000 and (a.get("recall_at_20") or 0) >= 0.95]
-    best = min(big, key=lambda a: a["p95_ms"]) if big else None
+    served = [a for a in ann if a.get("n") == 1_000_000 and a.get("served")]
+    row = served[0] if served else None
     out.append(
-        f"GOAL retrieval at 1M p95 <= 1 ms at recall@20 >= 0.95, build <= 5 min: best {best['backend']} p95 "
-        f"{best['p95_ms']} ms at recall@20 {best['recall_at_20']}, build {best['build_s']} s: "
-        f"{_met(best['p95_ms'] <= 1 and best['build_s'] <= 300)}"
-        if best
-        else "GOAL retrieval at 1M p95 <= 1 ms at recall@20 >= 0.95: no 1M back-end reached recall 0.95: NOT MET"
+        f"GOAL retrieval at 1M p95 <= 1 ms at recall@20 >= 0.95, build <= 5 min: the served setting "
+        f"({row['backend']}) p95 {row['p95_ms']} ms at recall@20 {row['recall_at_20']}, build {row['build_s']} s: "
+        f"{_met(row['p95_ms'] <= 1 and row['recall_at_20'] >= 0.95 and row['build_s'] <= 300)}"
+        if row
+        else "GOAL retrieval at 1M p95 <= 1 ms at recall@20 >= 0.95, build <= 5 min: the served setting was not "
+        "measured at 1M: NOT MET"
     )
     return out
 

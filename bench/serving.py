@@ -103,12 +103,16 @@ def geometry(vecs: np.ndarray, queries: np.ndarray, truth_scores: np.ndarray) ->
 
 
 # --------------------------------------------------------------------------------------- ANN
-def ann_configs(n: int) -> list[tuple[str, str, dict]]:
-    """(label, backend, params) measured at size n."""
+ANN_KINDS = ("exact", "flat", "hnsw", "ivf")
+
+
+def ann_configs(n: int, kinds: tuple[str, ...] = ANN_KINDS) -> list[tuple[str, str, dict]]:
+    """(label, backend, params) measured at size n; the IVF row is built as serving builds it (nlist from
+    settings, 0 = 2 sqrt(n))."""
     from matching.index import ann_params
 
     base = ann_params()
-    nlist = int(2 * np.sqrt(n))
+    nlist = base["ivf_nlist"] or int(2 * np.sqrt(n))
     cfgs = [("exact (NumPy)", "exact", {}), ("FAISS flat", "faiss", {**base, "kind": "flat"})]
     if n <= 100_000:
         cfgs.append(
@@ -119,7 +123,8 @@ def ann_configs(n: int) -> list[tuple[str, str, dict]]:
             ("HNSW M=16 efC=40", "faiss", {**base, "kind": "hnsw", "hnsw_m": 16, "hnsw_ef_construction": 40})
         )
     cfgs.append((f"IVF-SQ8 nlist={nlist}", "faiss", {**base, "kind": "ivf_sq8", "ivf_nlist": nlist}))
-    return cfgs
+    wanted = {"exact (NumPy)": "exact", "FAISS flat": "flat"}
+    return [c for c in cfgs if wanted.get(c[0], c[0].split()[0].split("-")[0].lower()) in kinds]
 
 
 def search_sweep(label: str, idx) -> list[tuple[str, dict]]:
@@ -131,7 +136,22 @@ def search_sweep(label: str, idx) -> list[tuple[str, dict]]:
     return [(f"nprobe={p}", {"ivf_nprobe": p}) for p in (8, 16, 32)]
 
 
-def bench_ann(sizes: list[int], n_queries: int) -> list[dict]:
+def ann_order(label: str) -> int:
+    return next((i for i, k in enumerate(("exact", "FAISS", "HNSW", "IVF")) if label.startswith(k)), 9)
+
+
+def _served(backend: str, params: dict, overrides: dict) -> bool:
+    """Whether this row is the configuration serving runs at this size (settings' kind and search setting)."""
+    from matching.index import ann_params
+
+    base = ann_params()
+    if backend != "faiss" or params.get("kind") != base["kind"]:
+        return False
+    key = {"ivf_sq8": "ivf_nprobe", "hnsw": "hnsw_ef_search"}.get(base["kind"])
+    return key is None or overrides.get(key, params.get(key)) == base[key]
+
+
+def bench_ann(sizes: list[int], n_queries: int, kinds: tuple[str, ...] = ANN_KINDS) -> list[dict]:
     import faiss
 
     from matching.index import Index
@@ -152,7 +172,7 @@ def bench_ann(sizes: list[int], n_queries: int) -> list[dict]:
         geo = geometry(vecs, queries, truth_scores)
         print(f"   generated in {gen_s:.1f}s; geometry {geo}", flush=True)
         ids = np.arange(n, dtype=np.int64)
-        for label, backend, params in ann_configs(n):
+        for label, backend, params in ann_configs(n, kinds):
             gc.collect()
             before = rss_mb()
             t = time.perf_counter()
@@ -182,6 +202,7 @@ def bench_ann(sizes: list[int], n_queries: int) -> list[dict]:
                     "rss_delta_mb": round(rss_delta, 1),
                     **lat(times),
                     "recall_at_20": round(float(np.mean(recalls)), 4),
+                    "served": _served(backend, params, overrides),
                     "load": load(),
                     **{f"data_{k}": v for k, v in geo.items()},
                 }
@@ -529,7 +550,8 @@ def write_doc(res: dict) -> None:
         ]
         for r in res["ann"]:
             lines.append(
-                f"| {r['n']:,} | {r['backend']} | {r['build_s']} | {r['index_mb']} | {r['p50_ms']} | "
+                f"| {r['n']:,} | {r['backend']}{' (served)' if r.get('served') else ''} | {r['build_s']} | "
+                f"{r['index_mb']} | {r['p50_ms']} | "
                 f"{r['p95_ms']} | {r['p99_ms']} | {r['recall_at_20']} |"
             )
         g = res["ann"][-1]
@@ -537,6 +559,8 @@ def write_doc(res: dict) -> None:
             "",
             f"Data: 384-d unit vectors, clustered (random-pair cosine {g['data_random_pair_cosine']}, "
             f"top-1 {g['data_top1_cosine']}, 20th {g['data_top20_cosine']}). Recall against exact search. "
+            "(served) = the setting serving runs at that size (ANN_FAISS_KIND, ANN_IVF_NPROBE; exact below "
+            "ANN_MIN_SIZE). Each row carries the load average it was measured under (JSON). "
             f"{res.get('ann_note', '')}",
             "",
         ]
@@ -637,6 +661,11 @@ def main() -> None:
     ap.add_argument("--sizes", default="10000,100000,1000000")
     ap.add_argument("--queries", type=int, default=300)
     ap.add_argument("--skip-ann", action="store_true")
+    ap.add_argument(
+        "--ann-kinds",
+        default=",".join(ANN_KINDS),
+        help="back-ends to measure (rows of other kinds and sizes kept from the last run)",
+    )
     ap.add_argument("--skip-rerank", action="store_true")
     ap.add_argument("--skip-embed", action="store_true")
     ap.add_argument(
@@ -671,7 +700,12 @@ def main() -> None:
     res["machine"] = {"cpus": os.cpu_count(), "start": load()}
     if not args.api_only:
         if not args.skip_ann:
-            res["ann"] = bench_ann([int(s) for s in args.sizes.split(",")], args.queries)
+            sizes = [int(s) for s in args.sizes.split(",")]
+            kinds = tuple(k for k in args.ann_kinds.split(",") if k)
+            fresh = bench_ann(sizes, args.queries, kinds)
+            measured = {(r["n"], r["backend"].split()[0]) for r in fresh}
+            kept = [r for r in res.get("ann", []) if (r["n"], r["backend"].split()[0]) not in measured]
+            res["ann"] = sorted(kept + fresh, key=lambda r: (r["n"], ann_order(r["backend"])))
         if not args.skip_rerank:
             res["rerank"] = bench_rerank()
         if not args.skip_embed:

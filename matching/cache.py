@@ -1,7 +1,8 @@
 """Redis cache of ranked matches, per (model, endpoint, document, user scope, query parameters).
 
-Keys: ``tandem:match:<model tag>:<endpoint>:<object id>:<scope>:<params digest>``; the model tag is
-``v<version>`` or ``zs-<encoder digest>`` (zero-shot), so activating another version changes every key;
+Keys: ``tandem:match:<namespace>:<endpoint>:<object id>:<scope>:<params digest>``; the served answers
+(matching.ranking) use namespace ``a`` and store, beside the body, the fingerprint it was computed under (active
+version and artifact, encoder, the anchor's content hash and newest interaction), checked on every read;
 ``invalidate_all`` also deletes the old entries explicitly (on activation).
 
 Invalidation by document: storing an entry also adds its key to a reference set of every document

@@ -1,17 +1,18 @@
 """Ranked matches as the API serves them: the one service the match views call.
 
-``ranked_candidates`` (resumes for a job) and ``ranked_jobs`` (open jobs for a resume) each: look the answer
-up in the Redis cache (key: model tag, endpoint, document, the caller's scope, the query); on a miss rank it
-(``matching.retrieval``: nearest neighbours, then the active model's rerank), explain each result (matched and
-missing skills, best sections), add the rows' fields, store it, and return the response body.
+``candidates_answer`` (resumes for a job) and ``jobs_answer`` (open jobs for a resume) each: look the answer up
+in the Redis cache (key: endpoint, document, the caller's scope, the query) and check it with one probe query
+(the caller may rank this document; the cached answer's fingerprint is current; its documents still exist); on
+a miss rank it (``matching.retrieval``: nearest neighbours, then the active model's rerank), explain each result
+(matched and missing skills, best sections), add the rows' fields, store it, and return the response body.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from django.db.models import Model
 
@@ -25,20 +26,43 @@ from matching.section_store import prime_cache
 from matching.selectors import ActiveModel
 from ml.embedding import EmbeddingCache, shared_cache
 from ml.types import JobDoc, ResumeDoc
+from recruiting import selectors as rsel
 from recruiting.models import Job, Resume
 
 log = logging.getLogger(__name__)
 
 
+def candidates_answer(*, user, job_id: int, k: int = 20, filters: Filters | None = None) -> dict | None:
+    """The ranked-candidates response body for job `job_id`, among the resumes `user` sees; None when `user`
+    may not rank this job's candidates (recruiters of the job's organization only)."""
+    return _answer(_CANDIDATES, user=user, anchor_id=job_id, k=k, filters=filters or Filters())
+
+
+def jobs_answer(*, user, resume_id: int, k: int = 20, filters: Filters | None = None) -> dict | None:
+    """The ranked-jobs response body for resume `resume_id`, among the open jobs `user` sees; None when `user`
+    may not rank jobs for this resume (its candidate, or a recruiter who sees it)."""
+    return _answer(_JOBS, user=user, anchor_id=resume_id, k=k, filters=filters or Filters())
+
+
 def ranked_candidates(*, job: Job, user, k: int = 20, filters: Filters | None = None) -> dict:
-    """The ranked-candidates response body for `job`, among the resumes `user` sees."""
-    filters = filters or Filters()
-    t0 = time.perf_counter()
-    am, encoder = selectors.active_model(), current_encoder()
-    key = _cache_key(am, encoder, "candidates", job, user, k, filters)
-    body = _cached_body(key, Resume, "resume")
-    if body is not None:
-        return body
+    """`candidates_answer` for a job the caller already checked `user` may rank."""
+    body = candidates_answer(user=user, job_id=job.pk, k=k, filters=filters)
+    if body is None:
+        raise LookupError(f"job {job.pk} is not rankable by this user")
+    return body
+
+
+def ranked_jobs(*, resume: Resume, user, k: int = 20, filters: Filters | None = None) -> dict:
+    """`jobs_answer` for a resume the caller already checked `user` may rank jobs for."""
+    body = jobs_answer(user=user, resume_id=resume.pk, k=k, filters=filters)
+    if body is None:
+        raise LookupError(f"resume {resume.pk} is not rankable by this user")
+    return body
+
+
+def _compute_candidates(
+    job: Job, user, k: int, filters: Filters, am: ActiveModel, encoder
+) -> tuple[dict, list]:
     ranking = rank_candidates(job, user=user, k=k + spare_rows(k), filters=filters, am=am)
     t = time.perf_counter()
     docs = documents.resumes_by_id([s.object_id for s in ranking.items])
@@ -52,20 +76,12 @@ def ranked_candidates(*, job: Job, user, k: int = 20, filters: Filters | None = 
             rows[rid]["flagged"] = True
     results = _results(ranking.items, rows, reasons, id_field="resume")
     body = {"job": job.pk, **_envelope(ranking, k, filters), "results": results}
-    cache.put(key, body, [("job", job.pk)] + [("resume", r["resume"]) for r in results])
-    log.debug("candidates job=%s %.1f ms %s", job.pk, (time.perf_counter() - t0) * 1000, ranking.timings_ms)
-    return body
+    return body, [("job", job.pk)] + [("resume", r["resume"]) for r in results]
 
 
-def ranked_jobs(*, resume: Resume, user, k: int = 20, filters: Filters | None = None) -> dict:
-    """The ranked-jobs response body for `resume`, among the open jobs `user` sees."""
-    filters = filters or Filters()
-    t0 = time.perf_counter()
-    am, encoder = selectors.active_model(), current_encoder()
-    key = _cache_key(am, encoder, "jobs", resume, user, k, filters)
-    body = _cached_body(key, Job, "job")
-    if body is not None:
-        return body
+def _compute_jobs(
+    resume: Resume, user, k: int, filters: Filters, am: ActiveModel, encoder
+) -> tuple[dict, list]:
     ranking = rank_jobs(resume, user=user, k=k, filters=filters, am=am)
     t = time.perf_counter()
     reasons = job_reasons(am, encoder, resume, ranking)
@@ -73,34 +89,80 @@ def ranked_jobs(*, resume: Resume, user, k: int = 20, filters: Filters | None = 
     rows = selectors.job_rows([s.object_id for s in ranking.items])
     results = _results(ranking.items, rows, reasons, id_field="job")
     body = {"resume": resume.pk, **_envelope(ranking, k, filters), "results": results}
-    cache.put(key, body, [("resume", resume.pk)] + [("job", r["job"]) for r in results])
-    log.debug("jobs resume=%s %.1f ms %s", resume.pk, (time.perf_counter() - t0) * 1000, ranking.timings_ms)
-    return body
+    return body, [("resume", resume.pk)] + [("job", r["job"]) for r in results]
 
 
 # --------------------------------------------------------------------------------------- cache
-def _cache_key(
-    am: ActiveModel, encoder, endpoint: str, anchor: Job | Resume, user, k: int, f: Filters
-) -> str:
-    """Zero-shot answers are keyed by the encoder, so an encoder change never serves old vectors' answers."""
-    tag = am.tag if am.model is not None else "zs-" + hashlib.sha1(encoder.version.encode()).hexdigest()[:10]
-    # The anchor's newest interaction is in the key: a reject or an application recorded while Redis missed the
-    # invalidation changes the key, so the stale entry is never served (it expires on its own).
-    params = {"k": k, **f.as_key(), "h": anchor.content_hash, "i": selectors.latest_interaction_id(anchor)}
-    return cache.make_key(tag, endpoint, anchor.pk, selectors.cache_scope(user), params)
+@dataclass(frozen=True)
+class _Endpoint:
+    name: str
+    anchors: Callable  # user -> the anchor documents `user` may rank from (tenancy: recruiting.selectors)
+    load: Callable  # QuerySet of the anchor's model, with what the ranking reads
+    interaction_field: str
+    result_model: type[Model]
+    id_field: str
+    compute: Callable  # (anchor, user, k, filters, am, encoder) -> (body, cache refs)
 
 
-def _cached_body(key: str, result_model: type[Model], id_field: str) -> dict | None:
-    """A cached body whose documents all still exist (an entry that outlived an erasure whose
-    invalidation Redis missed is dropped, not served)."""
-    body = cache.get(key)
-    if body is None:
+_CANDIDATES = _Endpoint(
+    "candidates",
+    rsel.jobs_manageable_by,
+    lambda: Job.objects.select_related("organization"),
+    "job_id",
+    Resume,
+    "resume",
+    _compute_candidates,
+)
+_JOBS = _Endpoint(
+    "jobs",
+    rsel.resumes_visible_to,
+    lambda: Resume.objects.select_related("candidate"),
+    "resume_id",
+    Job,
+    "job",
+    _compute_jobs,
+)
+
+
+def _answer(ep: _Endpoint, *, user, anchor_id: int, k: int, filters: Filters) -> dict | None:
+    """A cached answer is served only when its fingerprint (active version and artifact, encoder, the anchor's
+    content hash and newest interaction) matches what one probe query reads now and every document it names
+    still exists: a change whose invalidation Redis missed (a reject, an erasure, an activation) is never
+    served stale. A hit costs one Redis read and one query."""
+    t0 = time.perf_counter()
+    encoder = current_encoder()
+    key = cache.make_key("a", ep.name, anchor_id, selectors.cache_scope(user), {"k": k, **filters.as_key()})
+    entry = cache.get(key)
+    ids = _cached_ids(entry, ep.id_field)
+    probe = selectors.answer_probe(
+        ep.anchors(user),
+        anchor_id,
+        interaction_field=ep.interaction_field,
+        result_model=ep.result_model,
+        result_ids=ids,
+    )
+    if probe is None:
         return None
-    if not selectors.all_exist(result_model, [r[id_field] for r in body.get("results", [])]):
+    fingerprint = probe.fingerprint(encoder.version)
+    if entry is not None:
+        if entry.get("fp") == fingerprint and probe.alive == len(set(ids)):
+            return {**entry["body"], "cached": True}
         cache.delete(key)
+    anchor = ep.load().filter(pk=anchor_id).first()
+    if anchor is None:  # erased since the probe
         return None
-    body["cached"] = True
+    am = selectors.active_model()
+    body, refs = ep.compute(anchor, user, k, filters, am, encoder)
+    if (am.version.pk if am.model is not None else None) == probe.active_id:  # ranked by what the probe named
+        cache.put(key, {"fp": fingerprint, "body": body}, refs)
+    log.debug("%s %s=%s %.1f ms", ep.name, ep.id_field, anchor_id, (time.perf_counter() - t0) * 1000)
     return body
+
+
+def _cached_ids(entry: dict | None, id_field: str) -> list[int]:
+    if not isinstance(entry, dict) or not isinstance(entry.get("body"), dict):
+        return []
+    return [r[id_field] for r in entry["body"].get("results", []) if isinstance(r.get(id_field), int)]
 
 
 # --------------------------------------------------------------------------------------- body

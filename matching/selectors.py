@@ -12,7 +12,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from django.db.models import Model, QuerySet
+from django.db.models import F, Func, Model, OuterRef, QuerySet, Subquery
 
 from matching.models import EmbeddingMark, ModelVersion
 from matching.seniority import infer_seniority
@@ -165,6 +165,55 @@ def latest_interaction_id(document: Job | Resume) -> int:
 
 def all_exist(model: type[Model], ids: list[int]) -> bool:
     return not ids or model.objects.filter(pk__in=ids).count() == len(set(ids))
+
+
+@dataclass(frozen=True)
+class AnswerProbe:
+    """What a cached ranking of one anchor document depends on, read in one query."""
+
+    content_hash: str
+    latest_interaction: int  # 0 when none
+    active_id: int | None  # the active model version (None: zero-shot)
+    active_sha: str
+    alive: int  # how many of the cached answer's result ids still exist
+
+    def fingerprint(self, encoder_version: str) -> list:
+        return [self.active_id, self.active_sha, encoder_version, self.content_hash, self.latest_interaction]
+
+
+def answer_probe(
+    anchors: QuerySet,
+    anchor_id: int,
+    *,
+    interaction_field: str,
+    result_model: type[Model],
+    result_ids: list[int],
+) -> AnswerProbe | None:
+    """None when `anchor_id` is not in `anchors` (the caller's visible documents); otherwise the anchor's
+    content hash and newest interaction, the active version and whether the cached results still exist.
+
+    One query instead of four (visibility, active version, newest interaction, existence): a cached answer
+    costs the framework's own floor plus this lookup."""
+    active = ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).order_by("pk")
+    latest = Interaction.objects.filter(**{interaction_field: OuterRef("pk")}).order_by("-pk").values("pk")
+    extra = {
+        "probe_latest": Subquery(latest[:1]),
+        "probe_active_id": Subquery(active.values("pk")[:1]),
+        "probe_active_sha": Subquery(active.values("artifact_sha256")[:1]),
+    }
+    if result_ids:
+        alive = result_model.objects.filter(pk__in=result_ids).order_by()
+        extra["probe_alive"] = Subquery(alive.annotate(n=Func(F("pk"), function="COUNT")).values("n"))
+    row = anchors.filter(pk=anchor_id).annotate(**extra).values("content_hash", *extra).first()
+    if row is None:
+        return None
+    return AnswerProbe(
+        content_hash=row["content_hash"],
+        latest_interaction=row["probe_latest"] or 0,
+        active_id=row["probe_active_id"],
+        active_sha=row["probe_active_sha"] or "",
+        alive=row.get("probe_alive") or 0,
+    )
 
 
 def pending_embeddings(kind: str) -> int:

@@ -66,6 +66,17 @@ def _parse_query(request) -> tuple[int, Filters]:
     return s.validated_data["k"], s.to_filters()
 
 
+def _parse_query_or_404(request, anchor) -> tuple[int, Filters]:
+    """The query, checked after visibility as before: someone who may not see the document gets 404 whatever
+    the query (`anchor()` is read only when the query is bad; the answer's probe checks visibility otherwise)."""
+    try:
+        return _parse_query(request)
+    except serializers.ValidationError:
+        if anchor() is None:
+            raise Http404 from None
+        raise
+
+
 class ScoreInputSerializer(serializers.Serializer):
     job = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
     resume = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
@@ -217,11 +228,10 @@ class JobCandidatesApi(APIView):
         summary="Ranked candidates for a job",
     )
     def get(self, request, pk: int):
-        job = selectors.job_for_candidates(request.user, pk)
-        if job is None:
+        k, filters = _parse_query_or_404(request, lambda: selectors.job_for_candidates(request.user, pk))
+        body = ranking.candidates_answer(user=request.user, job_id=pk, k=k, filters=filters)
+        if body is None:
             raise Http404
-        k, filters = _parse_query(request)
-        body = ranking.ranked_candidates(job=job, user=request.user, k=k, filters=filters)
         return Response(_for_viewer(body, request.user))
 
 
@@ -235,11 +245,10 @@ class ResumeJobsApi(APIView):
         summary="Ranked open jobs for a resume",
     )
     def get(self, request, pk: int):
-        resume = selectors.resume_for_jobs(request.user, pk)
-        if resume is None:
+        k, filters = _parse_query_or_404(request, lambda: selectors.resume_for_jobs(request.user, pk))
+        body = ranking.jobs_answer(user=request.user, resume_id=pk, k=k, filters=filters)
+        if body is None:
             raise Http404
-        k, filters = _parse_query(request)
-        body = ranking.ranked_jobs(resume=resume, user=request.user, k=k, filters=filters)
         return Response(_for_viewer(body, request.user))
 
 

@@ -9,7 +9,7 @@ Back-ends
       exact.
     * ``faiss``: at and above ``ANN_MIN_SIZE``. The FAISS structure is ``settings.ANN_FAISS_KIND``:
       ``ivf_sq8`` (default: inverted lists over 8-bit scalar-quantised vectors, 2*sqrt(n) lists,
-      nprobe 16), ``hnsw`` (HNSW over float vectors) or ``flat`` (brute force in FAISS). IVF-SQ8 is the
+      nprobe 8, more when k is large), ``hnsw`` (HNSW over float vectors) or ``flat`` (brute force in FAISS). IVF-SQ8 is the
       default because it is the one that builds 1M vectors within 5 minutes on 2 cores at recall@20
       >= 0.95 and p95 < 1 ms; HNSW searches a little better but builds ~10x slower. bench/serving.py measures all three at
       10k / 100k / 1M; see docs/results.md, "Serving".

@@ -86,6 +86,13 @@ class ExactEngine:
         slots = np.take_along_axis(part, order, axis=1)
         return np.take_along_axis(top, order, axis=1), slots.astype(np.int64)
 
+    def nprobe_for(self, k: int) -> int:
+        """ANN_IVF_NPROBE lists, or as many as hold about twice k codes when k is large (a filtered search
+        over-fetches up to MATCH_MAX_FETCH): a fixed nprobe would cap how many results such a search can get."""
+        nlist = int(self.index.nlist)
+        wanted = int(np.ceil(2 * k * nlist / max(self.n, 1)))
+        return max(1, min(nlist, max(int(self.params["ivf_nprobe"]), wanted)))
+
     def reconstruct(self, slots: np.ndarray) -> np.ndarray:
         return self._mat[slots]
 
@@ -171,7 +178,7 @@ class FaissEngine:
         if self.kind == "hnsw":
             params = faiss.SearchParametersHNSW(efSearch=max(self.params["hnsw_ef_search"], kk))
         elif self.kind == "ivf_sq8":
-            params = faiss.SearchParametersIVF(nprobe=self.params["ivf_nprobe"])
+            params = faiss.SearchParametersIVF(nprobe=self.nprobe_for(kk))
         else:
             params = faiss.SearchParameters()
         if sel is not None:
@@ -186,6 +193,13 @@ class FaissEngine:
                 out_s[row, : len(s)], out_i[row, : len(i)] = s, i
             return out_s, out_i
         return scores, slots
+
+    def nprobe_for(self, k: int) -> int:
+        """ANN_IVF_NPROBE lists, or as many as hold about twice k codes when k is large (a filtered search
+        over-fetches up to MATCH_MAX_FETCH): a fixed nprobe would cap how many results such a search can get."""
+        nlist = int(self.index.nlist)
+        wanted = int(np.ceil(2 * k * nlist / max(self.n, 1)))
+        return max(1, min(nlist, max(int(self.params["ivf_nprobe"]), wanted)))
 
     def reconstruct(self, slots: np.ndarray) -> np.ndarray:
         if len(slots) == 0:

@@ -125,7 +125,8 @@ def build_model_space(version: int) -> list[VectorIndex]:
 
 
 def on_model_activated(version: int | None = None) -> int:
-    """Drop every cached ranking; the new version's tag keeps new entries apart from old ones."""
+    """Drop every cached ranking (correctness does not depend on it: a cached answer's fingerprint names the
+    version that ranked it, matching.ranking)."""
     return cache.invalidate_all(keep_tag=f"v{version}" if version is not None else None)
 
 

@@ -36,10 +36,21 @@ def test_serving_verdicts_one_line_per_goal_and_missing_figures_are_not_met():
     fast = serving_verdicts(
         {
             "rerank": {"warm": {"p50_ms": 20.0}},
-            "ann": [{"n": 1_000_000, "backend": "x", "p95_ms": 0.8, "recall_at_20": 0.97, "build_s": 100}],
+            "ann": [
+                {
+                    "n": 1_000_000,
+                    "backend": "x",
+                    "p95_ms": 0.8,
+                    "recall_at_20": 0.97,
+                    "build_s": 100,
+                    "served": True,
+                }
+            ],
         }
     )
     assert fast[1].endswith("NOT MET") and fast[4].endswith(": MET")  # the ml-only rerank is not what serves
+    unserved = [{"n": 1_000_000, "backend": "y", "p95_ms": 0.5, "recall_at_20": 0.99, "build_s": 10}]
+    assert serving_verdicts({"ann": unserved})[4].endswith("NOT MET")  # a setting serving does not run
     api = {
         "api_model": {
             "cold_rerank_stage": {"p50_ms": 60.0, "n": 5},

@@ -72,6 +72,22 @@ def exact_top(vecs: np.ndarray, ids, q: np.ndarray, k: int) -> list[int]:
 
 
 # --------------------------------------------------------------------------------------- in memory
+def test_ivf_searches_enough_lists_for_a_large_k():
+    """A filtered search over-fetches (k up to MATCH_MAX_FETCH): nprobe grows with k, so such a search gets
+    k results, not the few hundred that ANN_IVF_NPROBE lists hold."""
+    vecs = clustered(4000)
+    idx = Index.build(
+        np.arange(4000),
+        vecs,
+        backend="faiss",
+        params={**mindex.ann_params(), "kind": "ivf_sq8", "ivf_nprobe": 2},
+    )
+    engine = idx._engine
+    assert engine.index.nlist > 20 and engine.nprobe_for(5) == 2
+    assert len(idx.search(vecs[0], 1500)) == 1500
+    assert engine.nprobe_for(1500) >= 2 * 1500 * engine.index.nlist // 4000
+
+
 @pytest.mark.parametrize("kind", ["exact", "hnsw", "ivf_sq8", "flat"])
 def test_in_memory_add_update_remove_roundtrip(kind):
     vecs = clustered(600)

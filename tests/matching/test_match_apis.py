@@ -299,6 +299,37 @@ def test_reject_recorded_while_redis_missed_the_invalidation_is_not_served_stale
     assert after["cached"] is False and pool[0].pk not in _ids(after)
 
 
+def test_activation_whose_invalidation_redis_missed_is_not_served_stale(world, monkeypatch):
+    """The cached answer names the version that ranked it: after an activation that never reached Redis the
+    old zero-shot answer is not served."""
+    from matching.models import ModelVersion
+
+    job, c = world["job"], world["recruiter"]
+    url = f"/api/jobs/{job.pk}/candidates/"
+    assert c.get(url).json()["model"] == "zero-shot"
+    assert c.get(url).json()["cached"] is True
+    version = _train_and_register(world)
+    monkeypatch.setattr(cache, "invalidate_all", lambda *args, **kwargs: 0)
+    ModelVersion.objects.filter(pk=version.pk).update(status=ModelVersion.Status.ACTIVE)
+    body = c.get(url).json()
+    assert body["model"] == f"v{version.version}" and body["cached"] is False
+    assert c.get(url).json()["cached"] is True
+
+
+def test_a_cached_answer_costs_one_query_beyond_authentication(world, django_assert_num_queries):
+    """Visibility, the active version, the newest interaction and the results' existence in one probe."""
+    job, c = world["job"], world["recruiter"]
+    url = f"/api/jobs/{job.pk}/candidates/"
+    c.get(url)
+    with django_assert_num_queries(2):  # the token, the probe
+        assert c.get(url).json()["cached"] is True
+    assert world["other_recruiter"].get(url).status_code == 404  # the probe is the visibility check
+    assert (
+        world["other_recruiter"].get(url + "?k=0").status_code == 404
+    )  # a bad query does not reveal the job
+    assert c.get(url + "?k=0").status_code == 400
+
+
 def test_answers_uncached_when_redis_is_down(world, settings, caplog):
     settings.MATCH_CACHE_URL = "redis://127.0.0.1:6390/0"  # nothing listens there
     cache.client.reset()
@@ -424,13 +455,13 @@ def test_activation_switches_the_model_and_invalidates_the_cache(world, django_c
     url = f"/api/jobs/{job.pk}/candidates/"
     assert c.get(url).json()["model"] == "zero-shot"
     assert c.get(url).json()["cached"] is True
-    old_keys = list(cache.client.get().scan_iter(match=f"{cache.PREFIX}zs-*"))
+    old_keys = list(cache.client.get().scan_iter(match=f"{cache.PREFIX}a:*"))
     assert old_keys
 
     version = _train_and_register(world)
     with django_capture_on_commit_callbacks(execute=True):
         activation.activate(version.pk)
-    assert not list(cache.client.get().scan_iter(match=f"{cache.PREFIX}zs-*"))  # dropped on activation
+    assert not list(cache.client.get().scan_iter(match=f"{cache.PREFIX}a:*"))  # dropped on activation
 
     body = c.get(url).json()
     assert body["model"] == "v7" and body["model_version"] == 7 and body["cached"] is False
