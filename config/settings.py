@@ -434,9 +434,7 @@ MATCH_POOL_SCAN_MAX = env_int(
 ANN_MIN_SIZE = env_int("ANN_MIN_SIZE", 20_000)  # exact NumPy search below, FAISS at and above
 ANN_FAISS_KIND = os.environ.get("ANN_FAISS_KIND", "ivf_sq8")  # ivf_sq8 | hnsw | flat
 ANN_IVF_NLIST = env_int("ANN_IVF_NLIST", 0)  # 0: 2 * sqrt(n)
-# lists searched for a top-k of up to ~2n/nlist (more for larger k, matching/index/engines.py); bench/serving.py's
-# clustered synthetic vectors: recall@20 0.990 at 100k and 0.986 at 1M with 8, no better with 16 (0.990, 0.986)
-ANN_IVF_NPROBE = env_int("ANN_IVF_NPROBE", 8)
+ANN_IVF_NPROBE = env_int("ANN_IVF_NPROBE", 8)  # more for a large k: engines.nprobe_for
 ANN_HNSW_M = env_int("ANN_HNSW_M", 32)
 ANN_HNSW_EF_CONSTRUCTION = env_int("ANN_HNSW_EF_CONSTRUCTION", 80)
 ANN_HNSW_EF_SEARCH = env_int("ANN_HNSW_EF_SEARCH", 96)
