@@ -87,6 +87,8 @@ def _norm(s: str) -> str:
 
 
 _AD_KEYS = tuple(f" {_norm(p)} " for p in _AD_PHRASES)  # the phrases as ``_norm`` writes text
+# any of them in a text, in one C-level scan (a Python loop over the phrases per sentence was ~40% of sanitize)
+_ANY_AD_KEY = re.compile("|".join(re.escape(k) for k in _AD_KEYS))
 
 
 def _mixed_script_words(text: str) -> list[str]:
@@ -293,7 +295,7 @@ def _strip_text(text: str, seen: set[str]) -> str:
             key = _norm(seg)
             if _INSTRUCTION.search(seg) or (len(key.split()) >= 4 and key in seen):
                 continue
-            if any(k in f" {key} " for k in _AD_KEYS):
+            if _ANY_AD_KEY.search(f" {key} "):
                 continue
             seen.add(key)
             parts.append(seg)

@@ -173,3 +173,21 @@ def test_pgd_stays_in_the_ball_keeps_empty_sections_and_raises_the_score(norm):
     assert torch.all(adv[:, 1] == 0)
     assert torch.all(score(adv) > score(er) + 0.1)
     assert np.isfinite(adv.numpy()).all()
+
+
+def test_the_ad_phrase_scan_finds_exactly_what_a_search_for_each_phrase_finds():
+    """`_ANY_AD_KEY` (one regex) stands in for a loop over the job-ad phrases: the same answer on random texts
+    made of the phrases' own words."""
+    import random
+
+    from ml.robust import detector
+
+    rng = random.Random(0)
+    words = [w for k in detector._AD_KEYS for w in k.split()] + ["python", "team", "the"]
+    hits = 0
+    for _ in range(20000):
+        text = " " + " ".join(rng.choice(words) for _ in range(rng.randint(0, 14))) + " "
+        expected = any(k in text for k in detector._AD_KEYS)
+        assert (detector._ANY_AD_KEY.search(text) is not None) == expected, text
+        hits += expected
+    assert 1000 < hits < 19000  # both answers occur
