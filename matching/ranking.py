@@ -222,7 +222,7 @@ def section_similarities(
     if not resume_docs:
         return []
     if am.model is not None:
-        return [am.model.section_similarities(job_doc, r) for r in resume_docs]
+        return am.model.section_similarities_many(job_doc, resume_docs)
     return zero_shot_sections(encoder, job_doc, resume_docs)
 
 

@@ -323,12 +323,18 @@ class MatchingModel:
     def section_similarities(self, job: JobDoc, resume: ResumeDoc) -> dict[str, float]:
         """Cosine of frozen section embeddings per peer pair, keys like ``"skills:skills"``, plus
         ``"whole:whole"``. An empty section on either side gives 0.0."""
+        return self.section_similarities_many(job, [resume])[0]
+
+    def section_similarities_many(self, job: JobDoc, resumes: Sequence[ResumeDoc]) -> list[dict[str, float]]:
+        """``section_similarities`` of one job against many resumes, calibrated in one batch (the same values:
+        ``calibrate`` gives a resume the same bits in any batch)."""
+        if not resumes:
+            return []
         ej = embed_sections([job], self.cache)[0]
-        er = self.resume_sections([resume])[0]
-        out = {}
-        for s in range(N_PEER + 1):
-            out[f"{JOB_VIEW_SECTIONS[s]}:{RESUME_VIEW_SECTIONS[s]}"] = float(ej[s] @ er[s])
-        return out
+        ers = self.resume_sections(list(resumes))
+        names = [f"{JOB_VIEW_SECTIONS[s]}:{RESUME_VIEW_SECTIONS[s]}" for s in range(N_PEER + 1)]
+        sims = np.einsum("sd,bsd->bs", ej[: N_PEER + 1], ers[:, : N_PEER + 1])
+        return [{name: float(row[s]) for s, name in enumerate(names)} for row in sims]
 
     # ------------------------------------------------------------ (de)serialisation (see artifacts.py)
     def to_state(self) -> dict:

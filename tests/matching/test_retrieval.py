@@ -91,6 +91,9 @@ class FakeModel:
             "whole:whole": 0.5,
         }
 
+    def section_similarities_many(self, job, resumes):
+        return [self.section_similarities(job, r) for r in resumes]
+
 
 @pytest.fixture
 def pool(db, hashing, make_org, make_recruiter, django_capture_on_commit_callbacks):

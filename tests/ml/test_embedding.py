@@ -72,6 +72,10 @@ def test_end_to_end_with_real_minilm(minilm):
     sims = model.section_similarities(job, syn.data.resumes[0])
     assert set(sims) == {"title:headline", "skills:skills", "description:experience", "whole:whole"}
     assert all(-1.0 <= v <= 1.0 for v in sims.values())
+    batch = model.section_similarities_many(job, syn.data.resumes[:40])  # the reasons' batched path
+    for resume, got in zip(syn.data.resumes[:40], batch, strict=True):
+        want = model.section_similarities(job, resume)
+        assert got.keys() == want.keys() and all(abs(got[k] - want[k]) < 1e-6 for k in want)
     ej, er = model.embed_jobs(syn.data.jobs[:3]), model.embed_resumes(syn.data.resumes[:4])
     np.testing.assert_allclose(np.linalg.norm(ej, axis=1), 1.0, atol=1e-5)
     assert ej.shape[1] == er.shape[1] == model.retrieval_dim
