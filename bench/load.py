@@ -20,6 +20,7 @@ recorded and the ratios are measured side by side in the same run.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import subprocess
@@ -40,6 +41,7 @@ from bench._loadrig import (
     run_load,
     start_gunicorn,
 )
+from bench._loadworkers import import_fault, training_fault
 from bench._results_doc import publish
 from bench.load_report import markdown, summary, verdicts
 
@@ -79,8 +81,12 @@ for i in range(32):
     user = get_user_model().objects.create_user(username=f"load{i}", password="x")
     Membership.objects.create(user=user, organization=org, role="recruiter")
     tokens.append(Token.objects.create(user=user).key)
+staff = get_user_model().objects.create_user(username="load-staff", password="x", is_staff=True)
 print(json.dumps({"tokens": tokens, "jobs": list(Job.objects.values_list("pk", flat=True)),
-                  "resumes": list(Resume.objects.values_list("pk", flat=True))}))
+                  "resumes": list(Resume.objects.values_list("pk", flat=True)),
+                  "org": org.slug, "staff_token": Token.objects.create(user=staff).key,
+                  "job_ext": list(Job.objects.values_list("external_id", flat=True)),
+                  "resume_ext": list(Resume.objects.values_list("external_id", flat=True))}))
 """
 
 
@@ -94,7 +100,6 @@ def _manage(env: dict, *args: str) -> str:
 
 
 def _seed(env: dict, jobs: int, resumes: int) -> dict:
-    import json
 
     _manage(env, "migrate", "--noinput")
     done = subprocess.run([sys.executable, "-c", SEED, str(jobs), str(resumes)], cwd=ROOT, env=env,
@@ -200,6 +205,7 @@ def _fault(name: str, sc, tokens, break_it, mend_it, env, before=3.0, during=5.0
         (s.started + s.seconds - up for s in after_s if 200 <= s.status < 300 and s.started >= up), None
     )
     late_errors = sum(1 for s in after_s if s.started >= up + 5 and (s.status >= 500 or s.status == 0))
+    before_s = [s.seconds for s in result.samples if s.started + s.seconds <= down]
     lost, duplicated = _rows_check(env, result.acknowledged)
     return {
         "fault": name,
@@ -211,6 +217,7 @@ def _fault(name: str, sc, tokens, break_it, mend_it, env, before=3.0, during=5.0
         "during_p99_ms": round(float(np.percentile([s.seconds for s in during_s], 99)) * 1000, 1)
         if during_s
         else None,
+        "before_p99_ms": round(float(np.percentile(before_s, 99)) * 1000, 1) if before_s else None,
         "non_503_errors": sum(
             n for c, n in codes.items() if c not in ("503",) and (c.startswith("5") or c == "0")
         ),
@@ -235,19 +242,47 @@ print(json.dumps({"lost": sum(1 for t in tags if t not in counts), "dup": sum(1 
 
 
 def _rows_check(env: dict, tags: list[str]) -> tuple[int, int]:
-    import json
-
     done = subprocess.run([sys.executable, "-c", ROWS], input=json.dumps(tags), cwd=ROOT, env=env,
                           capture_output=True, text=True, check=True, timeout=120)  # fmt: skip
     answer = json.loads(done.stdout.strip().splitlines()[-1])
     return answer["lost"], answer["dup"]
 
 
+def _faults(which: set[str], sc, world: dict, env: dict, pg, redis, base: Path) -> list[dict]:
+    """The dependency faults (each 5 s under the mixed load), then the worker kills (bench._loadworkers)."""
+    tokens, out = world["tokens"], []
+    if "redis" in which:
+        out.append(_fault("redis stopped", sc, tokens, redis.stop, redis.start, env))
+        out.append(
+            _fault("redis frozen", sc, tokens, lambda: redis.freeze(True), lambda: redis.freeze(False), env)
+        )
+    if "postgresql" in which:
+        out.append(_fault("postgresql stopped", sc, tokens, pg.stop, pg.start, env))
+        out.append(
+            _fault("postgresql frozen", sc, tokens, lambda: pg.freeze(True), lambda: pg.freeze(False), env)
+        )
+    for kind, replay in (("import", import_fault), ("training", training_fault)):
+        if kind in which:
+            fault = replay(sc, world, env, base)
+            fault["writes_acknowledged"] = len(acknowledged := fault.pop("acknowledged"))
+            fault["api_rows_lost"], fault["api_rows_duplicated"] = _rows_check(env, acknowledged)
+            print(fault["fault"], {k: v for k, v in fault.items() if k != "versions_after"}, flush=True)
+            out.append(fault)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller data, 3 s per cell")
     parser.add_argument("--no-faults", action="store_true")
+    parser.add_argument(
+        "--faults",
+        default="redis,postgresql,import,training",
+        help="which faults to replay (comma list of redis, postgresql, import, training)",
+    )
+    parser.add_argument("--no-matrix", action="store_true", help="faults only (a check, not a result)")
     args = parser.parse_args()
+    args.faults = set() if args.no_faults else {f.strip() for f in args.faults.split(",") if f.strip()}
     seconds = 3.0 if args.quick else 6.0
     jobs, resumes = (60, 300) if args.quick else (150, 1000)
     t0 = time.monotonic()
@@ -263,31 +298,8 @@ def main() -> None:
         world = _seed(env, jobs, resumes)
         gunicorn = start_gunicorn(env, workers=2, log=base / "gunicorn.log")
         sc = Scenarios(world)
-        matrix = _matrix(sc, world["tokens"], seconds)
-        faults = []
-        if not args.no_faults:
-            faults.append(_fault("redis stopped", sc, world["tokens"], redis.stop, redis.start, env))
-            faults.append(
-                _fault(
-                    "redis frozen",
-                    sc,
-                    world["tokens"],
-                    lambda: redis.freeze(True),
-                    lambda: redis.freeze(False),
-                    env,
-                )
-            )
-            faults.append(_fault("postgresql stopped", sc, world["tokens"], pg.stop, pg.start, env))
-            faults.append(
-                _fault(
-                    "postgresql frozen",
-                    sc,
-                    world["tokens"],
-                    lambda: pg.freeze(True),
-                    lambda: pg.freeze(False),
-                    env,
-                )
-            )
+        matrix = {} if args.no_matrix else _matrix(sc, world["tokens"], seconds)
+        faults = _faults(args.faults, sc, world, env, pg, redis, base)
     finally:
         if gunicorn is not None:
             gunicorn.terminate()
@@ -297,6 +309,9 @@ def main() -> None:
             pg.stop()
         except Exception:
             pass
+    if args.no_matrix:  # a check of the fault replays, not a result: nothing published
+        print(json.dumps(faults, indent=1, default=str))
+        return
     result = {
         "meta": {
             "quick": args.quick,

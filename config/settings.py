@@ -113,9 +113,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         }
     )
 DATABASE_DOWN_RETRY_SECONDS = float(os.environ.get("DATABASE_DOWN_RETRY_SECONDS", "2"))
-# Client-side bound on one query of a web request (config.query_deadline): a server frozen mid-query answers
-# 503 after this long instead of holding the worker to its kill. 0: off. Workers use the statement timeout.
+# config.query_deadline (web requests; workers: statement timeout): a query past DATABASE_PROBE "after" s probes the server
+# ("timeout" s, then every "every" s), no answer: cut, 503; past the hard bound: cut (0: off); "suspect": see dependencies.
 DATABASE_REQUEST_QUERY_SECONDS = float(os.environ.get("DATABASE_REQUEST_QUERY_SECONDS", "5"))
+DATABASE_PROBE = {k: float(os.environ.get(f"DATABASE_PROBE_{k.upper()}", d)) for k, d in (("after", 0.3), ("timeout", 0.4), ("every", 0.5), ("suspect", 30))}  # fmt: skip
 DEPENDENCY_RETRY_AFTER_SECONDS = env_int("DEPENDENCY_RETRY_AFTER_SECONDS", 5)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
