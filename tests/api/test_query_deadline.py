@@ -101,7 +101,9 @@ def test_the_probe_tells_a_live_server_from_a_frozen_or_stopped_one(frozen_liste
     closed.bind(("127.0.0.1", 0))
     port = closed.getsockname()[1]
     closed.close()
-    monkeypatch.setattr(dependencies, "database_address", lambda alias="default": (socket.AF_INET, ("127.0.0.1", port)))
+    monkeypatch.setattr(
+        dependencies, "database_address", lambda alias="default": (socket.AF_INET, ("127.0.0.1", port))
+    )
     assert not dependencies.probe_database(0.3)
 
 
@@ -143,6 +145,8 @@ def test_a_query_whose_server_stops_answering_gets_503_in_under_a_second(
     assert time.monotonic() - started < 0.8
     monkeypatch.undo()  # the real server again (and MeApi.get back)
     monkeypatch.setattr(dependencies, "_db_down_until", 0.0)
-    connections["default"].close()  # the cut one; Django closes it at a request's end, the test client does not
+    connections[
+        "default"
+    ].close()  # the cut one; Django closes it at a request's end, the test client does not
     back = api.get("/api/auth/me/")
     assert back.status_code == 200, back.content

@@ -126,10 +126,16 @@ def test_worker_kills_are_judged_on_answers_rows_and_versions():
     assert judged({**IMPORT_KILL, "during_p99_ms": 2500.0}).endswith("NOT MET")
     assert judged({**TRAINING_KILL, "half_written_active": 1}).endswith("NOT MET")
     assert judged({**TRAINING_KILL, "non_503_errors": 2, "during_codes": {"500": 2}}).endswith("NOT MET")
-    failed = {**TRAINING_KILL, "finished": {"status": "failed", "attempt": 2, "error": "x"}, "rerun_status": 201}
+    failed = {
+        **TRAINING_KILL,
+        "finished": {"status": "failed", "attempt": 2, "error": "x"},
+        "rerun_status": 201,
+    }
     assert "a new run answered 201" in judged(failed)
     only_import = verdicts(_with_workers(IMPORT_KILL))
-    assert only_import[-1] == "GOAL worker killed during training, under load: not replayed in this run: NOT MET"
+    assert (
+        only_import[-1] == "GOAL worker killed during training, under load: not replayed in this run: NOT MET"
+    )
 
 
 def test_markdown_tables_the_worker_kills():
