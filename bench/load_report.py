@@ -134,7 +134,7 @@ def markdown(result: dict, previous: str = "") -> str:
         [
             "# Reliability: load and faults",
             "",
-            "`python bench/load.py` (one command; `--quick` for a small run): gunicorn with 2 sync workers as the",
+            "`python bench/load.py` (one command; `--quick` for a small run): gunicorn with 2 gthread workers (2 threads) as the",
             "README's deployment section says, a private PostgreSQL and Redis on 127.0.0.1 (faults are injected",
             "into those, never into the shared instances), sample data embedded with MiniLM, zero-shot ranking.",
             f"{meta['jobs']} jobs, {meta['resumes']} resumes, {meta['seconds_per_cell']} s per cell, all cells side by",
