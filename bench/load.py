@@ -248,6 +248,20 @@ def _rows_check(env: dict, tags: list[str]) -> tuple[int, int]:
     return answer["lost"], answer["dup"]
 
 
+def _take_lock(path: str) -> tuple[float, ...]:
+    """Seeding and embedding (no timing) ran before this; from here on the run is timed: hold the machine-wide
+    benchmark lock (kept until the process exits) at normal priority. Returns the load average when taken."""
+    if path:
+        import fcntl
+
+        handle = open(path, "a")  # held open, so locked, until the process exits
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        _take_lock.handle = handle
+        os.setpriority(os.PRIO_PROCESS, 0, 0)
+    print("timed part from", time.strftime("%H:%M:%S"), "load", os.getloadavg(), flush=True)
+    return os.getloadavg()
+
+
 def _faults(which: set[str], sc, world: dict, env: dict, pg, redis, base: Path) -> list[dict]:
     """The dependency faults (each 5 s under the mixed load), then the worker kills (bench._loadworkers)."""
     tokens, out = world["tokens"], []
@@ -280,6 +294,9 @@ def main() -> None:
         default="redis,postgresql,import,training",
         help="which faults to replay (comma list of redis, postgresql, import, training)",
     )
+    parser.add_argument(
+        "--lock", default="", help="take this flock (e.g. /tmp/bench.lock) once seeded, then nice 0"
+    )
     parser.add_argument("--no-matrix", action="store_true", help="faults only (a check, not a result)")
     args = parser.parse_args()
     args.faults = set() if args.no_faults else {f.strip() for f in args.faults.split(",") if f.strip()}
@@ -296,6 +313,7 @@ def main() -> None:
         pg.create_db(DB)
         env = _env(pg, redis, base / "var")
         world = _seed(env, jobs, resumes)
+        load_at_lock = _take_lock(args.lock)
         gunicorn = start_gunicorn(env, workers=2, log=base / "gunicorn.log")
         sc = Scenarios(world)
         matrix = {} if args.no_matrix else _matrix(sc, world["tokens"], seconds)
@@ -320,6 +338,7 @@ def main() -> None:
             "resumes": resumes,
             "gunicorn_workers": 2,
             "cpus": os.cpu_count(),
+            "load_avg_start": load_at_lock,
             "load_avg_end": os.getloadavg(),
             "total_seconds": time.monotonic() - t0,
             "note": "shared 2-core machine with four other engineers' jobs running; clients are threads "
