@@ -1,4 +1,4 @@
-"""Load and faults against the API served as the README says (gunicorn, 2 workers), 127.0.0.1 only.
+"""Load and faults against the API served as the README says (gunicorn, 2 gthread workers), 127.0.0.1 only.
 
 One command: `python bench/load.py [--quick]`. It starts a private PostgreSQL (initdb under /tmp) and a
 private Redis on 127.0.0.1:18617-18618, migrates, loads sample data, embeds it (MiniLM), serves with
@@ -10,9 +10,13 @@ gunicorn on 127.0.0.1:18610 and, side by side in one run:
   throughput, p50/p95/p99, errors by status;
 * faults replayed under the mixed load at 8 clients: Redis stopped and frozen (SIGSTOP), PostgreSQL stopped
   and frozen: status codes during the fault, the p99 of those answers, time to recover after the dependency is
-  back, and interaction rows lost or duplicated (every write carries a unique external id).
+  back, and interaction rows lost or duplicated (every write carries a unique external id);
+* a real Celery worker SIGKILLed mid-import and mid-training under the same load, then a fresh worker started
+  (bench/_loadworkers.py): the API's answers while it is down, the time the new worker took to finish the job,
+  the import's rows counted once each, no model version active without its artifact.
 
-Writes bench/results/load.json (with `verdicts`) and the table in docs/reliability.md. Bounded: every phase
+`--lock /tmp/bench.lock` seeds first, then holds the machine-wide benchmark lock at normal priority for the timed
+part. Writes bench/results/load.json (with `verdicts`) and the table in docs/reliability.md. Bounded: every phase
 has a fixed duration and every request a 30 s client timeout. The machine is shared: the load average is
 recorded and the ratios are measured side by side in the same run.
 """

@@ -8,6 +8,14 @@ def _ratio(matrix: dict, name: str, clients: int) -> float:
     return matrix[f"{name}@{clients}"]["throughput_rps"] / bare if bare else 0.0
 
 
+def _loads(meta: dict) -> str:
+    end = "/".join(f"{x:.1f}" for x in meta["load_avg_end"])
+    start = meta.get("load_avg_start")
+    return (
+        f"{'/'.join(f'{x:.1f}' for x in start)} (1/5/15 min) when the timed part began, " if start else ""
+    ) + f"{end} at the end"
+
+
 def verdicts(result: dict) -> list[str]:
     m = result["matrix"]
     cached, ratio = m["cached@8"], _ratio(m, "cached", 8)
@@ -74,7 +82,7 @@ def summary(result: dict) -> str:
     """The short docs/results.md section: the 8-client cells, the faults, the verdicts (details in
     docs/reliability.md)."""
     m, meta = result["matrix"], result["meta"]
-    load = ", ".join(f"{x:.1f}" for x in meta["load_avg_end"])
+    load = _loads(meta)
     rows = ["| load @ 8 clients | req/s | vs bare | p99 ms | errors |", "|---|---|---|---|---|"]
     for name in ("bare", "cached", "uncached", "mixed"):
         c = m[f"{name}@8"]
@@ -90,9 +98,9 @@ def summary(result: dict) -> str:
         [
             "## Reliability (bench/load.py)",
             "",
-            f"gunicorn (2 workers), private PostgreSQL and Redis, {meta['jobs']} jobs / {meta['resumes']} resumes,",
+            f"gunicorn (2 gthread workers, 2 threads), private PostgreSQL and Redis, {meta['jobs']} jobs / {meta['resumes']} resumes,",
             f"{meta['seconds_per_cell']} s per cell, side by side in one run beside other engineers' jobs on the",
-            f"shared 2-core machine (load average {load} at the end). Full tables: docs/reliability.md;",
+            f"shared 2-core machine (load average {load}). Full tables: docs/reliability.md;",
             "JSON: bench/results/load.json.",
             "",
             *rows,
@@ -129,7 +137,7 @@ def markdown(result: dict, previous: str = "") -> str:
             f"| {f['fault']} | {f['during_codes']} | {f.get('during_p99_ms')} | {f['during_error_p99_ms']} | {f['during_max_ms']} | "
             f"{f['recovery_s']} | {f['rows_lost']} | {f['rows_duplicated']} |"
         )
-    load = ", ".join(f"{x:.1f}" for x in meta["load_avg_end"])
+    load = _loads(meta)
     return "\n".join(
         [
             "# Reliability: load and faults",
@@ -142,7 +150,7 @@ def markdown(result: dict, previous: str = "") -> str:
             "framework's ceiling); cached is one warmed `jobs/{id}/candidates/`; uncached a different job and `k`",
             "per request; mixed 70% cached, 10% uncached, 20% interaction writes. JSON: `bench/results/load.json`.",
             "",
-            f"**The machine was shared** (2 cores; load average {load} at the end of the run, other engineers'",
+            f"**The machine was shared** (2 cores; load average {load}, other engineers'",
             "tests and benchmarks running) and the load clients are threads on the same machine, so absolute",
             "figures are low and noisy; the ratios to the bare endpoint are measured side by side.",
             "",
