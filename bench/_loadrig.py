@@ -176,15 +176,20 @@ class LoadResult:
 
 
 def run_load(
-    clients: int, seconds: float, tokens: list[str], next_request: Callable[[int, int], Request]
+    clients: int,
+    seconds: float,
+    tokens: list[str],
+    next_request: Callable[[int, int], Request],
+    stop: threading.Event | None = None,
 ) -> LoadResult:
-    """`clients` threads, each with its own user's token, sending `next_request(client, n)` back to back."""
+    """`clients` threads, each with its own user's token, sending `next_request(client, n)` back to back for
+    `seconds`, or until `stop` is set."""
     result, lock = LoadResult(), threading.Lock()
     stop_at = time.monotonic() + seconds
 
     def client(c: int) -> None:
         n = 0
-        while time.monotonic() < stop_at:
+        while time.monotonic() < stop_at and not (stop is not None and stop.is_set()):
             req = next_request(c, n)
             n += 1
             t0 = time.monotonic()

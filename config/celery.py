@@ -14,7 +14,23 @@ from celery import Celery
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-app = Celery("tandem")
+
+class TandemCelery(Celery):
+    """Publishing connections (the producer pool, `delay`, `send_task`) get short socket timeouts
+    (BROKER_PUBLISH_TIMEOUTS): a frozen Redis costs a publisher under a second. Consumers keep the broker's
+    own, which must outlast kombu's 1 s BRPOP poll."""
+
+    def connection_for_write(self, url=None, **kwargs):
+        from django.conf import settings
+
+        options = {
+            **getattr(settings, "BROKER_PUBLISH_TIMEOUTS", {}),
+            **(kwargs.pop("transport_options", None) or {}),
+        }
+        return super().connection_for_write(url, transport_options=options, **kwargs)
+
+
+app = TandemCelery("tandem")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 # workers/tasks is a package of modules; each one is named so all of them register.
 app.autodiscover_tasks(

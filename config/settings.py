@@ -113,9 +113,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         }
     )
 DATABASE_DOWN_RETRY_SECONDS = float(os.environ.get("DATABASE_DOWN_RETRY_SECONDS", "2"))
-# Client-side bound on one query of a web request (config.query_deadline): a server frozen mid-query answers
-# 503 after this long instead of holding the worker to its kill. 0: off. Workers use the statement timeout.
+# config.query_deadline (web requests; workers: statement timeout): a query past DATABASE_PROBE "after" s probes the server
+# ("timeout" s, then every "every" s), no answer: cut, 503; past the hard bound: cut (0: off); "suspect": see dependencies.
 DATABASE_REQUEST_QUERY_SECONDS = float(os.environ.get("DATABASE_REQUEST_QUERY_SECONDS", "5"))
+DATABASE_PROBE = {k: float(os.environ.get(f"DATABASE_PROBE_{k.upper()}", d)) for k, d in (("after", 0.3), ("timeout", 0.4), ("every", 0.5), ("suspect", 30))}  # fmt: skip
 DEPENDENCY_RETRY_AFTER_SECONDS = env_int("DEPENDENCY_RETRY_AFTER_SECONDS", 5)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -236,18 +237,14 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 6 * 3600),
     "unacked_restore_interval": env_int("CELERY_UNACKED_RESTORE_INTERVAL", 10),
     "unacked_restore_throttle": env_int("CELERY_UNACKED_RESTORE_THROTTLE", 10),
-    # Fail fast: a frozen or refusing Redis costs a publisher about a second, not 30 s (a PATCH hung in
-    # send_task) or 19 s of retries. Longer than kombu's 1 s BRPOP poll, so workers are unaffected.
+    # Consumers: longer than kombu's 1 s BRPOP poll. Publishers use BROKER_PUBLISH_TIMEOUTS (config.celery).
     "socket_timeout": float(os.environ.get("CELERY_BROKER_SOCKET_TIMEOUT", "2")),
     "socket_connect_timeout": float(os.environ.get("CELERY_BROKER_CONNECT_TIMEOUT", "1")),
 }
+# A frozen or refusing Redis costs a publish (web request, on-commit hook, task) under a second, then the breaker.
+BROKER_PUBLISH_TIMEOUTS = {k: float(os.environ.get(f"BROKER_PUBLISH_{k.upper()}", d)) for k, d in (("socket_timeout", 0.5), ("socket_connect_timeout", 0.25))}  # fmt: skip
 CELERY_BROKER_CONNECTION_TIMEOUT = float(os.environ.get("CELERY_BROKER_CONNECT_TIMEOUT", "1"))
-CELERY_TASK_PUBLISH_RETRY_POLICY = {
-    "max_retries": 1,
-    "interval_start": 0,
-    "interval_step": 0.2,
-    "interval_max": 0.2,
-}
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 0}  # no retry: a stale connection reconnects in redis-py
 # After a failed publish, a process leaves the broker alone this long (config.celery.publish).
 BROKER_DOWN_RETRY_SECONDS = float(os.environ.get("BROKER_DOWN_RETRY_SECONDS", "5"))
 # The patient Redis client (training lock, debounce flags): bounded too.

@@ -32,6 +32,24 @@ def redis_client() -> redis.Redis:
     return _client
 
 
+_quick: redis.Redis | None = None
+
+
+def quick_redis_client() -> redis.Redis:
+    """The same Redis for a web request that must not wait on it (starting a training run takes the lock):
+    0.2 s to connect, 0.3 s per reply, no retries; the caller falls back (a run queued without the lock)."""
+    global _quick
+    if _quick is None:
+        _quick = redis.Redis.from_url(
+            settings.REDIS_URL,
+            socket_timeout=0.3,
+            socket_connect_timeout=0.2,
+            retry=Retry(NoBackoff(), 0),
+            retry_on_timeout=False,
+        )
+    return _quick
+
+
 def _cache_url() -> str:
     return getattr(settings, "MATCH_CACHE_URL", None) or settings.REDIS_URL
 

@@ -14,7 +14,7 @@ from django.conf import settings
 from redis.exceptions import LockError
 
 from config.celery import runs_eagerly
-from matching.redis_client import redis_client
+from matching.redis_client import quick_redis_client, redis_client
 
 
 class TrainingLock:
@@ -121,5 +121,8 @@ class LocalTrainingLock:
         return True
 
 
-def training_lock() -> TrainingLock | LocalTrainingLock:
-    return LocalTrainingLock() if runs_eagerly() else TrainingLock()
+def training_lock(quick: bool = False) -> TrainingLock | LocalTrainingLock:
+    """`quick`: for a web request (redis_client.quick_redis_client: a frozen Redis costs under a second)."""
+    if runs_eagerly():
+        return LocalTrainingLock()
+    return TrainingLock(quick_redis_client() if quick else None)

@@ -81,7 +81,7 @@ def start_training_run(
     dispatcher (matching.training.dispatch), never failed and never waited on.
     ``finetune_encoder``: an encoder upgrade first (encoder_upgrade; None: settings.TRAINING_ENCODER_FINETUNE)."""
     config = {**effective_train_config(), **encoder_upgrade.run_option(finetune_encoder)}
-    lock = training_lock()
+    lock = training_lock(quick=True)
     try:
         return _start_with_lock(lock, requested_by, trigger, enqueue, config)
     except LOCK_DOWN as exc:
