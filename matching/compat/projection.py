@@ -144,7 +144,9 @@ def fit_for(version: ModelVersion, model, base: ModelVersion) -> dict:
     pairs: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for kind in KINDS:
         encoder_version = getattr(getattr(model, "cache", None), "version", None)
-        ids, old = sample_pool(model_space(base.version), kind, encoder_version, fit_sample(), seed=version.version)
+        ids, old = sample_pool(
+            model_space(base.version), kind, encoder_version, fit_sample(), seed=version.version
+        )
         keep, new = _new_vectors(model, kind, ids, fit_sample())
         pos = {pk: n for n, pk in enumerate(ids)}
         old = old[[pos[pk] for pk in keep]] if keep else np.zeros((0, new.shape[1] if new.size else 0))
