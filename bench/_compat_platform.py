@@ -5,8 +5,10 @@ backfill's throughput. Runs the platform's own services on a private PostgreSQL 
    deployment's encoder (MiniLM); version 1 trained and promoted (its whole space written), version 2 trained
    and compared, left a candidate.
 2. The corpus grows to each size by copying one resume server-side (its headline numbered, so every text
-   differs), each copy stored with a version 1 vector (the original resumes' vectors, cycled). Version 1's
-   index is built and held as a serving process holds it (not timed: it exists before any promotion).
+   differs), each copy stored with a version 1 vector (the original resumes' vectors, cycled) and, as the
+   embedding worker stores them, its section vectors (``SectionVectors``: the template's vectors, under the
+   text hashes of the copy's own sections, checked against the copy's text). Version 1's index is built and held
+   as a serving process holds it (not timed: it exists before any promotion).
 3. Timed: `prepare_compatible` (the model artifact loaded, the projection fitted on the sample), `activate`,
    and the first ranked-candidates request after it (the mixed search over a million resumes). The backfill
    task that activation queues is recorded, not run (a worker on the backfill queue takes it); then rollback,
@@ -19,6 +21,8 @@ from __future__ import annotations
 import os
 import tempfile
 import time
+
+from ml.embedding import text_hash
 
 BENCH_DB = os.environ.get("TANDEM_COMPAT_BENCH_DB", "tandem_compat_bench")
 PG = os.environ.get("TANDEM_COMPAT_BENCH_PG", "postgres://postgres@127.0.0.1:5432")
@@ -113,7 +117,38 @@ def _grow(n_total: int, template_id: int, base_space: str) -> None:
             "FROM recruiting_resume r, n, v WHERE r.id > %s AND v.i = r.id %% n.c",
             [base_space, last, base_space, last],
         )
+        _copy_sections(cur, template_id, last)
         cur.execute("ANALYZE")
+
+
+def _copy_sections(cur, template_id: int, last: int) -> None:
+    """Store each copy's section vectors as the embedding worker would: the template's vectors, keyed by the
+    sha256 of the copy's own section texts (its headline and whole text carry the number), computed in SQL."""
+    from matching.documents import docs_with_hashes
+    from matching.models import SectionVectors
+    from matching.section_store import section_texts
+
+    row = SectionVectors.objects.get(resume_id=template_id)
+    doc = docs_with_hashes("resume", [template_id])[template_id][1]
+    texts = section_texts(doc)  # headline, skills, experience, whole text (headline first)
+    assert texts[0] and texts[-1].startswith(texts[0]), texts
+    middle = row.text_hashes.split(",")[1:-1]
+    h = "encode(sha256(convert_to({}, 'UTF8')), 'hex')"
+    cur.execute(
+        "INSERT INTO matching_sectionvectors (kind, resume_id, encoder_version, content_hash, text_hashes, dim, "
+        f"vectors, updated_at) SELECT 'resume', r.id, s.encoder_version, r.content_hash, {h.format('r.headline')} "
+        f"|| %s || {h.format('r.headline || %s')}, s.dim, s.vectors, now() FROM recruiting_resume r, "
+        "matching_sectionvectors s WHERE s.id = %s AND r.id > %s",
+        ["," + ",".join(middle) + ",", texts[-1][len(texts[0]) :], row.pk, last],
+    )
+    new = SectionVectors.objects.filter(resume_id__gt=last)
+    copies = [
+        *new.order_by("resume_id").values_list("resume_id", "text_hashes")[:3],
+        *new.order_by("-resume_id").values_list("resume_id", "text_hashes")[:3],
+    ]
+    docs = docs_with_hashes("resume", [pk for pk, _ in copies])
+    for pk, hashes in copies:  # the stored keys are the copy's own: the fit finds them, as on the platform
+        assert hashes == ",".join(text_hash(t) for t in section_texts(docs[pk][1])), pk
 
 
 def _time_serving(v1, v2, job, user) -> dict:
@@ -140,6 +175,7 @@ def _time_serving(v1, v2, job, user) -> dict:
         "first_ranking_seconds": t3 - t2,
         "serve_seconds": t3 - t0,
         "space": ranking.space,
+        "first_ranking_timings_ms": {k: round(v, 1) for k, v in ranking.timings_ms.items()},
         "fitted_on": v2.compat.get("fitted_on"),
         "load": load(),
     }

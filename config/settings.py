@@ -383,16 +383,17 @@ ENCODER_CACHE_DIR = os.environ.get("ENCODER_CACHE_DIR", str(VAR_DIR / "encoders"
 COMPAT_UPDATES = env_bool("COMPAT_UPDATES", True)
 COMPAT_DRIFT_METHOD = os.environ.get("COMPAT_DRIFT_METHOD", "linear")
 COMPAT_FIT_SAMPLE = env_int("COMPAT_FIT_SAMPLE", 500)
+COMPAT_RIDGE = float(os.environ.get("COMPAT_RIDGE", "1e-3"))  # shrinks the linear maps towards the identity
 COMPAT_BACKFILL_BATCH = env_int("COMPAT_BACKFILL_BATCH", 256)
 COMPAT_DISTILL = env_bool("COMPAT_DISTILL", True)
 # Encoder upgrade (matching/training/encoder_upgrade.py): a training run may first fine-tune the deployment's MiniLM
 # on the interactions (contrastive) and train on it; the fine-tuned encoder is stored with the version's artifact.
 # Staff ask for it per run (POST /api/training-runs/ {"finetune_encoder": true}); TRAINING_ENCODER_FINETUNE is the
 # default for runs that do not say (the nightly retrain). The budget is steps, not minutes:
-# ceil(max_pairs / batch_size) x epochs (at most 63 steps by default; 54 on the real data took 7.4 CPU-minutes).
+# ceil(max_pairs / batch_size) x epochs (20 steps by default, ~3 CPU-minutes; 54 on the real data took 7.4 CPU-minutes).
 TRAINING_ENCODER_FINETUNE = env_bool("TRAINING_ENCODER_FINETUNE", False)
 ENCODER_FINETUNE = {
-    "max_pairs": env_int("ENCODER_FINETUNE_MAX_PAIRS", 2000),
+    "max_pairs": env_int("ENCODER_FINETUNE_MAX_PAIRS", 640),
     "epochs": env_int("ENCODER_FINETUNE_EPOCHS", 1),
     "batch_size": env_int("ENCODER_FINETUNE_BATCH", 32),
     "max_seq_length": env_int("ENCODER_FINETUNE_MAX_SEQ", 64),

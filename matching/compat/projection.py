@@ -27,6 +27,7 @@ from matching.model_space import interaction_events
 from matching.models import DocumentVector, ModelVersion, SectionVectors
 from matching.section_store import prime_cache, section_texts
 from ml.compat import DriftProjection, fit_projection
+from ml.compat.drift import DOCUMENT_METHODS
 from ml.embedding import text_hash
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,10 @@ def drift_method() -> str:
 
 def fit_sample() -> int:
     return int(getattr(settings, "COMPAT_FIT_SAMPLE", 500))
+
+
+def ridge() -> float:
+    return float(getattr(settings, "COMPAT_RIDGE", 1e-3))
 
 
 def _fk(kind: str) -> str:
@@ -157,10 +162,14 @@ def fit_for(version: ModelVersion, model, base: ModelVersion) -> dict:
         pairs[kind] = (old, new)
     projections = {}
     for target in KINDS:  # queries of the OTHER kind search documents of `target`
-        if method == "linear":
-            p = fit_projection(method, documents=pairs[target])
+        if method == "linear_both":  # one map, fitted on both kinds' documents
+            parts = [pairs[k] for k in KINDS if pairs[k][0].size] or [pairs[target]]
+            both = (np.vstack([x[0] for x in parts]), np.vstack([x[1] for x in parts]))
+            p = fit_projection(method, documents=both, ridge=ridge())
+        elif method in DOCUMENT_METHODS:
+            p = fit_projection(method, documents=pairs[target], ridge=ridge())
         else:
-            p = fit_projection(method, queries=pairs[OTHER[target]])
+            p = fit_projection(method, queries=pairs[OTHER[target]], ridge=ridge())
         projections[target] = p.to_state()
     return {
         "base": base.version,
