@@ -223,6 +223,17 @@ def verdicts(result: dict) -> list[str]:
             f"batches of {b['batch']}), {plat['queued_backfills']} backfill(s) queued by the {len(rows)} activations and "
             f"none awaited: {'MET' if plat['queued_backfills'] >= len(rows) else 'NOT MET'}"
         )
+    meta = result.get("meta") or {}
+    if meta.get("total_seconds") is not None:
+        cpu = meta.get("cpu_seconds")
+        cpu_min = sum(cpu if isinstance(cpu, list) else [cpu]) / 60 if cpu else None
+        mins = meta["total_seconds"] / 60
+        out.append(
+            f"GOAL the benchmark runs in <= 20 minutes on 2 cores: {mins:.1f} min wall"
+            + (f" ({cpu_min:.1f} CPU-minutes of its own)" if cpu_min is not None else "")
+            + f", load {meta.get('load_start')} at the start, {meta.get('load_end')} at the end: "
+            f"{'MET' if mins <= 20 else 'NOT MET'}"
+        )
     return out
 
 
