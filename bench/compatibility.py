@@ -189,7 +189,12 @@ def verdicts(result: dict) -> list[str]:
             f"{off['test']['results']['plain']['cells']['new/new']['ndcg@10']:.4f}): {'MET' if cost <= 0.01 else 'NOT MET'}"
         )
     enc = (off or {}).get("encoder_upgrade")
-    if enc:
+    if not enc:
+        out.append(
+            "GOAL encoder upgrade (version 2', fine-tuned MiniLM) served against version 1's index: not measured in "
+            "this run: NOT MET"
+        )
+    else:
         method = off["validation"]["chosen_method"]
         c, s = enc["cells"], enc["summary"][method]
         gains = ", ".join(f"{m} {_pct(s[m]['gain_recovered'])}" for m in OFF.REPORT_METRICS)
