@@ -45,11 +45,11 @@ def drift_method() -> str:
 
 
 def fit_sample() -> int:
-    return int(getattr(settings, "COMPAT_FIT_SAMPLE", 500))
+    return int(getattr(settings, "COMPAT_FIT_SAMPLE", 2000))
 
 
 def ridge() -> float:
-    return float(getattr(settings, "COMPAT_RIDGE", 1e-3))
+    return float(getattr(settings, "COMPAT_RIDGE", 1e-4))
 
 
 def _fk(kind: str) -> str:
