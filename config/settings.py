@@ -374,10 +374,9 @@ EMBEDDING_ENCODER = os.environ.get("TANDEM_ENCODER", "minilm")
 # Where the ONNX export is built once and reused by every process on this machine.
 ENCODER_CACHE_DIR = os.environ.get("ENCODER_CACHE_DIR", str(VAR_DIR / "encoders"))
 # Dirty-flag batches: documents per embedding task; the task re-queues itself until none is left.
-# Compatible model updates (matching/compat): a promoted version serves at once against the previous version's
-# space through a query projection fitted on COMPAT_FIT_SAMPLE documents per kind (COMPAT_DRIFT_METHOD: ml.compat.drift)
-# while the "backfill" queue writes its own space in COMPAT_BACKFILL_BATCH batches; COMPAT_UPDATES=0: the whole space is
-# written before activation. COMPAT_DISTILL (see TRAINING_CONFIG above): distil towards the active version's vectors.
+# Compatible model updates (matching/compat): a promoted version serves at once against the previous version's space
+# through a query projection (ml.compat.drift) while the "backfill" queue writes its own; COMPAT_UPDATES=0: the whole
+# space is written before activation. COMPAT_DISTILL (see TRAINING_CONFIG above): distil towards the active version.
 COMPAT_UPDATES = env_bool("COMPAT_UPDATES", True)
 # linear, 2000 per kind, ridge 1e-4: chosen of 11 on the VALIDATION split (bench/results/compatibility_validation.json),
 # mean re-index gain recovered 0.449 (500/1e-3: 0.392, both kinds 0.371, Procrustes 0.308, QDC mean shift 0.125)
