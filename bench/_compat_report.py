@@ -14,8 +14,8 @@ def _pct(x) -> str:
 
 
 def _cpu(x) -> str:
-    parts = x if isinstance(x, list) else [x]
-    return " + ".join(f"{p / 60:.1f} min" for p in parts)
+    parts = [p for v in (x if isinstance(x, list) else [x]) for p in (v if isinstance(v, list) else [v])]
+    return " + ".join(f"{p / 60:.1f} min" for p in parts if p is not None)
 
 
 def markdown(result: dict, heading: str) -> str:
