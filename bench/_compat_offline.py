@@ -5,9 +5,10 @@ with and without the stationary head and distillation.
 Version 1 trains on the earlier two thirds (by time) of a split's training views, version 2 on all of them; a
 document vector is ``MatchingModel.embed_jobs/embed_resumes`` (what the platform stores), the query is the
 applicant's resume vector, and the candidates of each test case are ranked by cosine (the first stage alone),
-with the metrics of bench/_protocol.py. The projections are fitted as the platform fits them: on
-``fit_sample`` documents drawn at random and embedded by both versions (jobs for ``linear``: the kind searched;
-resumes for ``mean_shift`` and ``linear_query``: the query kind).
+with the metrics of bench/_protocol.py. The projections are fitted as the platform fits them: on a sample of
+documents drawn at random and embedded by both versions (jobs for ``linear`` and ``procrustes``: the kind searched;
+both kinds for ``linear_both``; resumes for ``mean_shift`` and ``linear_query``: the query kind), each candidate of
+``CANDIDATES`` with its own sample size and ridge.
 """
 
 from __future__ import annotations
@@ -22,7 +23,28 @@ from ml.compat import compatibility_report, fit_projection, gain_recovered
 from ml.data.splits import time_split
 from ml.network import TrainConfig, train
 
-METHODS = ("none", "mean_shift", "linear_query", "linear")
+METHODS = (
+    "none",
+    "mean_shift",
+    "linear_query",
+    "linear",
+)  # the table's columns (each fitted as at promotion)
+# Every projection the VALIDATION split chooses among: name -> (ml.compat.drift method, documents per kind it is
+# fitted on (None: all of them), ridge). The platform's COMPAT_DRIFT_METHOD, COMPAT_FIT_SAMPLE and COMPAT_RIDGE
+# are set to the chosen one's. "qdc" is the paper's own: the mean shift over every training query.
+CANDIDATES = {
+    "none": ("none", 500, 1e-3),
+    "mean_shift": ("mean_shift", 500, 1e-3),
+    "qdc": ("mean_shift", None, 1e-3),
+    "linear_query": ("linear_query", 500, 1e-3),
+    "linear": ("linear", 500, 1e-3),
+    "linear n2000": ("linear", 2000, 1e-3),
+    "linear n2000 ridge1e-4": ("linear", 2000, 1e-4),
+    "linear n2000 ridge1e-2": ("linear", 2000, 1e-2),
+    "linear n2000 ridge1e-1": ("linear", 2000, 1e-1),
+    "linear_both n2000": ("linear_both", 2000, 1e-3),
+    "procrustes n2000": ("procrustes", 2000, 1e-3),
+}
 VARIANTS = {
     # name: (stationary head in both versions, version 2 distilled from version 1)
     "plain": (False, False),
@@ -110,28 +132,31 @@ def train_versions(
     return out
 
 
-def projections(v1: Version, v2: Version, fit_sample: int, seed: int, ridge: float) -> dict:
-    rng = np.random.default_rng(seed)
-    j = rng.permutation(len(v1.jobs))[:fit_sample]
-    r = rng.permutation(len(v1.resumes))[:fit_sample]
+def projections(v1: Version, v2: Version, seed: int) -> dict:
+    """Every candidate projection, each on its own random sample of documents embedded by both versions (as the
+    platform draws its sample: the kind searched for the document maps, the query kind otherwise)."""
     out = {}
-    for m in METHODS:
-        if m == "linear":
-            out[m] = fit_projection(m, documents=(v1.jobs[j], v2.jobs[j]), ridge=ridge)
+    for name, (method, n, ridge) in CANDIDATES.items():
+        rng = np.random.default_rng(seed)
+        j = rng.permutation(len(v1.jobs))[:n]
+        r = rng.permutation(len(v1.resumes))[:n]
+        if method == "linear_both":
+            docs = (np.vstack([v1.jobs[j], v1.resumes[r]]), np.vstack([v2.jobs[j], v2.resumes[r]]))
+            out[name] = fit_projection(method, documents=docs, ridge=ridge)
+        elif method in ("linear", "procrustes"):
+            out[name] = fit_projection(method, documents=(v1.jobs[j], v2.jobs[j]), ridge=ridge)
         else:
-            out[m] = fit_projection(m, queries=(v1.resumes[r], v2.resumes[r]), ridge=ridge)
+            out[name] = fit_projection(method, queries=(v1.resumes[r], v2.resumes[r]), ridge=ridge)
     return out
 
 
-def evaluate_pair(
-    split, v1: Version, v2: Version, *, fit_sample: int, seed: int, ridge: float, mixed_method: str
-) -> dict:
+def evaluate_pair(split, v1: Version, v2: Version, *, seed: int, mixed_method: str) -> dict:
     """Every cell of the compatibility figures for one (version 1, version 2) pair."""
     cells = {
         "old/old": quality(split, CosineRanker(v1.resumes, v1.jobs)),
         "new/new": quality(split, CosineRanker(v2.resumes, v2.jobs)),
     }
-    projs = projections(v1, v2, fit_sample, seed, ridge)
+    projs = projections(v1, v2, seed)
     for m, p in projs.items():
         cells[f"new/old {m}"] = quality(split, CosineRanker(p.apply(v2.resumes), v1.jobs))
     own = np.zeros(len(v1.jobs), bool)
@@ -145,7 +170,7 @@ def evaluate_pair(
 
 def summarise(cells: dict) -> dict:
     out = {}
-    for m in METHODS:
+    for m in CANDIDATES:
         key = f"new/old {m}"
         per = {}
         for metric in REPORT_METRICS:
@@ -167,14 +192,15 @@ def choose_method(val: dict) -> tuple[str, dict]:
     """The projection with the best mean share of the re-index gain recovered on the VALIDATION split (over the
     variants evaluated there and both metrics); ties: the simpler one (the order of METHODS)."""
     scores = {}
-    for m in METHODS:
+    for m in CANDIDATES:
         vals = []
         for res in val.values():
             for metric in REPORT_METRICS:
                 g = res["summary"][m][metric]["gain_recovered"]
                 vals.append(g if g is not None else 0.0)
         scores[m] = float(np.mean(vals)) if vals else float("-inf")
-    best = max(METHODS, key=lambda m: (scores[m], -METHODS.index(m)))
+    names = list(CANDIDATES)
+    best = max(names, key=lambda m: (scores[m], -names.index(m)))
     return best, scores
 
 

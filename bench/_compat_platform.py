@@ -5,8 +5,10 @@ backfill's throughput. Runs the platform's own services on a private PostgreSQL 
    deployment's encoder (MiniLM); version 1 trained and promoted (its whole space written), version 2 trained
    and compared, left a candidate.
 2. The corpus grows to each size by copying one resume server-side (its headline numbered, so every text
-   differs), each copy stored with a version 1 vector (the original resumes' vectors, cycled). Version 1's
-   index is built and held as a serving process holds it (not timed: it exists before any promotion).
+   differs), each copy stored with a version 1 vector (the original resumes' vectors, cycled) and, as the
+   embedding worker stores them, its section vectors (``SectionVectors``: the template's vectors, under the
+   text hashes of the copy's own sections, checked against the copy's text). Version 1's index is built and held
+   as a serving process holds it (not timed: it exists before any promotion).
 3. Timed: `prepare_compatible` (the model artifact loaded, the projection fitted on the sample), `activate`,
    and the first ranked-candidates request after it (the mixed search over a million resumes). The backfill
    task that activation queues is recorded, not run (a worker on the backfill queue takes it); then rollback,
@@ -16,12 +18,41 @@ backfill's throughput. Runs the platform's own services on a private PostgreSQL 
 
 from __future__ import annotations
 
+import fcntl
 import os
 import tempfile
 import time
+from contextlib import contextmanager, suppress
 
+from ml.embedding import text_hash
+
+SECTIONS_STORED = 100_000  # resumes with stored section vectors, at most (see _copy_sections)
 BENCH_DB = os.environ.get("TANDEM_COMPAT_BENCH_DB", "tandem_compat_bench")
 PG = os.environ.get("TANDEM_COMPAT_BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+
+
+@contextmanager
+def timing_lock():
+    """Hold the machine-wide benchmark lock (TANDEM_BENCH_LOCK, e.g. /tmp/bench.lock) at normal priority for a
+    timed part only: the setup and the seeding (minutes of inserts) run at the process's own nice level without
+    it, so they neither wait for nor delay the other timing runs more than the measurement needs."""
+    path = os.environ.get("TANDEM_BENCH_LOCK")
+    if not path:
+        yield
+        return
+    tids = [int(t) for t in os.listdir("/proc/self/task")]
+    before = {t: os.getpriority(os.PRIO_PROCESS, t) for t in tids}
+    with open(path, "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        for t in tids:  # every thread (torch's too): Linux keeps a nice level per thread
+            os.setpriority(os.PRIO_PROCESS, t, 0)
+        try:
+            yield
+        finally:
+            for t, nice in before.items():
+                with suppress(ProcessLookupError):
+                    os.setpriority(os.PRIO_PROCESS, t, nice)
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def load() -> list[float]:
@@ -88,6 +119,7 @@ def _grow(n_total: int, template_id: int, base_space: str) -> None:
     if have >= n_total:
         return
     with connection.cursor() as cur:
+        cur.execute("SET statement_timeout = 0")  # seeding a million rows outlasts the serving timeout
         cols = [c.name for c in connection.introspection.get_table_description(cur, "recruiting_resume")]
         cols = [c for c in cols if c != "id"]
         sel = []
@@ -113,7 +145,45 @@ def _grow(n_total: int, template_id: int, base_space: str) -> None:
             "FROM recruiting_resume r, n, v WHERE r.id > %s AND v.i = r.id %% n.c",
             [base_space, last, base_space, last],
         )
+        _copy_sections(cur, template_id, last)
         cur.execute("ANALYZE")
+        cur.execute("RESET statement_timeout")
+
+
+def _copy_sections(cur, template_id: int, last: int) -> None:
+    """Store the copies' section vectors as the embedding worker would: the template's vectors, keyed by the
+    sha256 of the copy's own section texts (its headline and whole text carry the number), computed in SQL; for
+    the first SECTIONS_STORED resumes only (6 KB a row: a million would be 6 GB written before the measurement).
+    The later copies are documents embedded before section vectors were stored, so the sample must find the
+    stored ones among a million (by random row ids of SectionVectors, as at any table size)."""
+    from matching.documents import docs_with_hashes
+    from matching.models import SectionVectors
+    from matching.section_store import section_texts
+
+    room = SECTIONS_STORED - SectionVectors.objects.filter(kind="resume").count()
+    if room <= 0:
+        return
+    row = SectionVectors.objects.get(resume_id=template_id)
+    doc = docs_with_hashes("resume", [template_id])[template_id][1]
+    texts = section_texts(doc)  # headline, skills, experience, whole text (headline first)
+    assert texts[0] and texts[-1].startswith(texts[0]), texts
+    middle = row.text_hashes.split(",")[1:-1]
+    h = "encode(sha256(convert_to({}, 'UTF8')), 'hex')"
+    cur.execute(
+        "INSERT INTO matching_sectionvectors (kind, resume_id, encoder_version, content_hash, text_hashes, dim, "
+        f"vectors, updated_at) SELECT 'resume', r.id, s.encoder_version, r.content_hash, {h.format('r.headline')} "
+        f"|| %s || {h.format('r.headline || %s')}, s.dim, s.vectors, now() FROM recruiting_resume r, "
+        "matching_sectionvectors s WHERE s.id = %s AND r.id > %s AND r.id <= %s",
+        ["," + ",".join(middle) + ",", texts[-1][len(texts[0]) :], row.pk, last, last + room],
+    )
+    new = SectionVectors.objects.filter(resume_id__gt=last)
+    copies = [
+        *new.order_by("resume_id").values_list("resume_id", "text_hashes")[:3],
+        *new.order_by("-resume_id").values_list("resume_id", "text_hashes")[:3],
+    ]
+    docs = docs_with_hashes("resume", [pk for pk, _ in copies])
+    for pk, hashes in copies:  # the stored keys are the copy's own: the fit finds them, as on the platform
+        assert hashes == ",".join(text_hash(t) for t in section_texts(docs[pk][1])), pk
 
 
 def _time_serving(v1, v2, job, user) -> dict:
@@ -140,6 +210,7 @@ def _time_serving(v1, v2, job, user) -> dict:
         "first_ranking_seconds": t3 - t2,
         "serve_seconds": t3 - t0,
         "space": ranking.space,
+        "first_ranking_timings_ms": {k: round(v, 1) for k, v in ranking.timings_ms.items()},
         "fitted_on": v2.compat.get("fitted_on"),
         "load": load(),
     }
@@ -219,13 +290,15 @@ def _run(sizes: list[int], *, quick: bool) -> dict:
         loaded_indexes.get(f"model:{v1.version}", "resume")
         grow_s = time.perf_counter() - t
         row = {"resumes": Resume.objects.count(), "jobs": Job.objects.count(), "seed_seconds": grow_s}
-        row.update(_time_serving(v1, v2, job, user))
+        with timing_lock():
+            row.update(_time_serving(v1, v2, job, user))
         rows.append(row)
         print(
             f"   {row['resumes']:,} resumes: serve {row['serve_seconds']:.2f}s (seeded in {grow_s:.0f}s)",
             flush=True,
         )
-    b = _backfill_throughput(v2, 2 if quick else 8)
+    with timing_lock():
+        b = _backfill_throughput(v2, 2 if quick else 8)
     for row in rows:
         row["reembed_hours"] = (row["resumes"] + row["jobs"]) / b["docs_per_second"] / 3600
     print(f"   backfill {b['docs_per_second']:.1f} docs/s", flush=True)

@@ -371,25 +371,25 @@ EMBEDDING_ENCODER = os.environ.get("TANDEM_ENCODER", "minilm")
 # Where the ONNX export is built once and reused by every process on this machine.
 ENCODER_CACHE_DIR = os.environ.get("ENCODER_CACHE_DIR", str(VAR_DIR / "encoders"))
 # Dirty-flag batches: documents per embedding task; the task re-queues itself until none is left.
-# Compatible model updates (matching/compat): a promoted version serves at once against the previous version's
-# space through a query projection fitted on COMPAT_FIT_SAMPLE documents per kind (COMPAT_DRIFT_METHOD: linear,
-# linear_query, mean_shift, none), while the "backfill" queue writes its own space in COMPAT_BACKFILL_BATCH batches.
-# COMPAT_UPDATES=0: the whole space is written before activation (the earlier behaviour). COMPAT_DISTILL (on by
-# default, chosen on the validation split with the stationary head: see TRAINING_CONFIG above): training distils the
-# new version's retrieval vectors towards the active version's.
+# Compatible model updates (matching/compat): a promoted version serves at once against the previous version's space
+# through a query projection (ml.compat.drift) while the "backfill" queue writes its own; COMPAT_UPDATES=0: the whole
+# space is written before activation. COMPAT_DISTILL (see TRAINING_CONFIG above): distil towards the active version.
 COMPAT_UPDATES = env_bool("COMPAT_UPDATES", True)
+# linear, 2000 per kind, ridge 1e-4: chosen of 11 on the VALIDATION split (bench/results/compatibility_validation.json),
+# mean re-index gain recovered 0.449 (500/1e-3: 0.392, both kinds 0.371, Procrustes 0.308, QDC mean shift 0.125)
 COMPAT_DRIFT_METHOD = os.environ.get("COMPAT_DRIFT_METHOD", "linear")
-COMPAT_FIT_SAMPLE = env_int("COMPAT_FIT_SAMPLE", 500)
+COMPAT_FIT_SAMPLE = env_int("COMPAT_FIT_SAMPLE", 2000)
+COMPAT_RIDGE = float(os.environ.get("COMPAT_RIDGE", "1e-4"))
 COMPAT_BACKFILL_BATCH = env_int("COMPAT_BACKFILL_BATCH", 256)
 COMPAT_DISTILL = env_bool("COMPAT_DISTILL", True)
 # Encoder upgrade (matching/training/encoder_upgrade.py): a training run may first fine-tune the deployment's MiniLM
 # on the interactions (contrastive) and train on it; the fine-tuned encoder is stored with the version's artifact.
 # Staff ask for it per run (POST /api/training-runs/ {"finetune_encoder": true}); TRAINING_ENCODER_FINETUNE is the
 # default for runs that do not say (the nightly retrain). The budget is steps, not minutes:
-# ceil(max_pairs / batch_size) x epochs (at most 63 steps by default; 54 on the real data took 7.4 CPU-minutes).
+# ceil(max_pairs / batch_size) x epochs (20 steps by default, ~3 CPU-minutes; 54 on the real data took 7.4 CPU-minutes).
 TRAINING_ENCODER_FINETUNE = env_bool("TRAINING_ENCODER_FINETUNE", False)
 ENCODER_FINETUNE = {
-    "max_pairs": env_int("ENCODER_FINETUNE_MAX_PAIRS", 2000),
+    "max_pairs": env_int("ENCODER_FINETUNE_MAX_PAIRS", 640),
     "epochs": env_int("ENCODER_FINETUNE_EPOCHS", 1),
     "batch_size": env_int("ENCODER_FINETUNE_BATCH", 32),
     "max_seq_length": env_int("ENCODER_FINETUNE_MAX_SEQ", 64),

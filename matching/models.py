@@ -237,3 +237,5 @@ class SectionVectors(models.Model):
                 name="sections_kind_matches_target",
             ),
         ]
+        # the projection fit samples stored documents by random row ids of one encoder (matching.compat)
+        indexes = [models.Index(fields=["kind", "encoder_version", "id"], name="sections_sample_idx")]

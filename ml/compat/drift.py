@@ -9,7 +9,14 @@ Fitted on documents embedded by both versions:
   * ``linear``: least squares on documents of the INDEXED kind, M = argmin |D_old M - D_new|^2 (ridge), and
     q_hat = M q: the new query's cosines with old vectors then approximate its cosines with the re-embedded
     documents, i.e. the new model's own ranking (which is how it can beat the old one on the old index);
+  * ``linear_both``: ``linear`` fitted on documents of BOTH kinds stacked (one map for both directions: jobs and
+    resumes share the retrieval space, and the sample doubles);
+  * ``procrustes``: ``linear`` constrained to a rotation (orthogonal Procrustes, R = U V^T of the SVD of
+    D_old^T D_new): it keeps the old space's geometry and has nothing to overfit;
   * ``none``: the new vector as it is.
+The paper's own (dipamgoswami/QDC, trainers/base.py) is ``mean_shift`` over every training query, applied without
+re-normalising: inside one index the norm does not change a query's ranking, so it ranks as ``mean_shift`` on a
+sample of all the training queries.
 The projected vector is re-normalised: inside one index the ranking is the same either way, but a mixed index
 merges cosines from several parts, which must be on one scale.
 """
@@ -20,7 +27,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-METHODS = ("none", "mean_shift", "linear_query", "linear")
+METHODS = ("none", "mean_shift", "linear_query", "linear", "linear_both", "procrustes")
+DOCUMENT_METHODS = ("linear", "linear_both", "procrustes")  # fitted on documents of the indexed kind(s)
+LINEAR = ("linear_query", *DOCUMENT_METHODS)
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
@@ -43,7 +52,7 @@ class DriftProjection:
         q = np.asarray(q, dtype=np.float32)
         if self.method == "mean_shift":
             out = q - self.delta
-        elif self.method in ("linear", "linear_query"):
+        elif self.method in LINEAR:
             out = q @ self.weights[:-1] + self.weights[-1]
         else:
             out = q
@@ -101,12 +110,13 @@ def fit_projection(
     """Fit ``method`` on row-aligned (old, new) vectors of the same documents.
 
     ``queries``: documents of the query kind (mean_shift, linear_query); ``documents``: documents of the
-    indexed kind (linear). Rows where either vector is zero (nothing to embed) are left out."""
+    indexed kind (linear, procrustes) or of both kinds stacked (linear_both). Rows where either vector is zero
+    (nothing to embed) are left out."""
     if method not in METHODS:
         raise ValueError(f"drift method must be one of {METHODS}, not {method!r}")
-    pair = documents if method == "linear" else queries
+    pair = documents if method in DOCUMENT_METHODS else queries
     if pair is None:
-        need = "documents" if method == "linear" else "queries"
+        need = "documents" if method in DOCUMENT_METHODS else "queries"
         if method == "none":
             raise ValueError("give queries or documents (for the dimension)")
         raise ValueError(f"{method} is fitted on {need}")
@@ -120,7 +130,11 @@ def fit_projection(
         return DriftProjection(
             method, d, weights=_ridge(new, old, ridge, bias=True).astype(np.float32), fitted_on=n
         )
-    # linear: old_docs @ M ~ new_docs, so <old_doc, M q> ~ <new_doc, q>; as a row map q -> q @ M.T
-    m = _ridge(old, new, ridge, bias=False)
+    # old_docs @ M ~ new_docs, so <old_doc, M q> ~ <new_doc, q>; as a row map q -> q @ M.T
+    if method == "procrustes":
+        u, _, vt = np.linalg.svd(old.T @ new)
+        m = u @ vt
+    else:
+        m = _ridge(old, new, ridge, bias=False)
     weights = np.vstack([m.T, np.zeros((1, d))]).astype(np.float32)
     return DriftProjection(method, d, weights=weights, fitted_on=n)

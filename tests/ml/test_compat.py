@@ -99,6 +99,20 @@ def test_score_map_preserves_the_new_models_cosines_against_old_vectors():
     assert not np.any(lin.apply(np.zeros(16, np.float32)))  # nothing to project
 
 
+def test_procrustes_recovers_a_rotation_and_stays_orthogonal():
+    old_docs, new_docs, rot = _drifted(3, shift=0.0)
+    pro = fit_projection("procrustes", documents=(old_docs, new_docs))
+    m = pro.weights[:-1].T  # q -> q @ M.T
+    assert np.allclose(m @ m.T, np.eye(16), atol=1e-4)  # a rotation: nothing shrunk, nothing stretched
+    assert np.allclose(m, rot, atol=0.02)
+    q = np.random.default_rng(4).normal(size=(3, 16)).astype(np.float32)
+    got, want = old_docs @ pro.apply(q).T, new_docs @ q.T
+    assert min(np.corrcoef(got[:, c], want[:, c])[0, 1] for c in range(3)) > 0.99
+    # the map fitted on both kinds' documents (stacked by the caller) counts them all
+    both = fit_projection("linear_both", documents=(np.vstack([old_docs] * 2), np.vstack([new_docs] * 2)))
+    assert both.method == "linear_both" and both.fitted_on == 2 * len(old_docs)
+
+
 def test_projection_rejects_bad_input():
     with pytest.raises(ValueError):
         fit_projection("rotate", queries=(np.zeros((2, 2)), np.zeros((2, 2))))
