@@ -268,23 +268,23 @@ class StageClock:
         self.current = None
 
 
-def run_scale(scale: float, *, max_minutes: float | None, epochs: int | None) -> dict:
+def run_scale(
+    scale: float, *, max_minutes: float | None, epochs: int | None, config: dict | None = None
+) -> dict:
     import shutil
 
     from matching import encoders
 
     shutil.rmtree(os.environ["MODEL_STORAGE_ROOT"], ignore_errors=True)  # the DB restarts its ids below
-    print(f"[scale {scale}] generating and loading the platform…", flush=True)
-    sizes = load_platform(scale)
-    print(f"[scale {scale}] {sizes}", flush=True)
-    encoder = RandomUnitEncoder()
+    print(f"[scale {scale}] generating and loading the platform (child process)…", flush=True)
+    sizes, stored, store_s = _load_in_child(scale)
+    print(
+        f"[scale {scale}] {sizes}; section vectors of {stored} documents stored in {store_s:.0f}s", flush=True
+    )
+    encoder = RandomUnitEncoder()  # what the retrain still encodes (graph vocabulary, calibration attacks)
     encoders._encoder = encoder
-    t0 = time.perf_counter()
-    stored = store_section_vectors(encoder)
-    store_s = time.perf_counter() - t0
-    print(f"[scale {scale}] section vectors of {stored} documents stored in {store_s:.0f}s", flush=True)
 
-    _override_training_config(max_minutes, epochs)
+    _override_training_config(max_minutes, epochs, config)
     clock = StageClock()
     epoch_seconds: list[float] = []
     train_fn = _clocked_train_fn(scale, clock, epoch_seconds)
@@ -298,7 +298,17 @@ def run_scale(scale: float, *, max_minutes: float | None, epochs: int | None) ->
         "encoder_calls_during_training": encoder.calls,
         "config": {
             k: run.config.get(k)
-            for k in ("epochs", "batch_size", "hidden", "max_minutes", "knn", "fanout", "num_threads")
+            for k in (
+                "epochs",
+                "batch_size",
+                "hidden",
+                "max_minutes",
+                "knn",
+                "fanout",
+                "num_threads",
+                "historical_states",
+                "state_refreshes",
+            )
         },
         "epochs_done": run.epoch,
         "stopped_early": bool(m.get("train", {}).get("stopped_early")),
@@ -317,10 +327,33 @@ def run_scale(scale: float, *, max_minutes: float | None, epochs: int | None) ->
     return result
 
 
-def _override_training_config(max_minutes: float | None, epochs: int | None) -> None:
+def _load_in_child(scale: float) -> tuple[dict, int, float]:
+    """Platform and section vectors written by a child process, so that the measured process holds what a
+    training worker holds (the generator's million Python objects would otherwise stay in its resident set)."""
+    import subprocess
+
+    out = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), "--load-only", str(scale)],
+        check=True,
+        stdout=subprocess.PIPE,
+        text=True,
+    ).stdout
+    got = json.loads(out.strip().splitlines()[-1])
+    return got["sizes"], got["stored"], got["store_s"]
+
+
+def _load_only(scale: float) -> None:
+    """The child of ``_load_in_child``: platform into PostgreSQL, section vectors stored; one JSON line."""
+    sizes = load_platform(scale)
+    t0 = time.perf_counter()
+    stored = store_section_vectors(RandomUnitEncoder())
+    print(json.dumps({"sizes": sizes, "stored": stored, "store_s": round(time.perf_counter() - t0, 1)}))
+
+
+def _override_training_config(max_minutes: float | None, epochs: int | None, config: dict | None) -> None:
     from django.conf import settings
 
-    overrides = {}
+    overrides = dict(config or {})
     if max_minutes:
         overrides["max_minutes"] = max_minutes
     if epochs:
@@ -452,6 +485,10 @@ def main() -> None:
     parser.add_argument("--max-minutes", type=float, default=None, help="cap on the epochs' wall time")
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--note", action="append", default=[], help="a line added under the table")
+    parser.add_argument(
+        "--config", action="append", default=[], help="a TrainConfig override as key=JSON value (repeatable)"
+    )
+    parser.add_argument("--load-only", type=float, default=None, help=argparse.SUPPRESS)  # _load_in_child
     args = parser.parse_args()
 
     ensure_database()
@@ -462,9 +499,13 @@ def main() -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+    if args.load_only is not None:
+        _load_only(args.load_only)
+        return
     results = []
     for scale in (float(s) for s in args.scales.split(",")):
-        results.append(run_scale(scale, max_minutes=args.max_minutes, epochs=args.epochs))
+        config = {k: json.loads(v) for k, v in (c.split("=", 1) for c in args.config)}
+        results.append(run_scale(scale, max_minutes=args.max_minutes, epochs=args.epochs, config=config))
     # keep earlier runs of other scales (read now: another invocation may have written meanwhile)
     previous = json.loads(RESULTS_JSON.read_text()).get("results", []) if RESULTS_JSON.exists() else []
     done = {r["scale"] for r in results}

@@ -60,6 +60,11 @@ class TrainConfig:
     # at most ``fanout`` sampled neighbours per node and relation; an int for every hop or a list per hop from
     # the batch's nodes down (the last repeats); None: every neighbour (exact, as a full-graph pass)
     fanout: int | list[int] | None = field(default_factory=lambda: [10, 5])
+    # historical node states (ml/network/stale.py): each batch samples ONE hop (``fanout``'s first cap) and reads
+    # its neighbours' deeper-layer states from a no-grad full-graph pass per fold, refreshed ``state_refreshes``
+    # times an epoch, so a batch costs the same at any graph size (False: the sampled L-hop subgraph per batch)
+    historical_states: bool = True
+    state_refreshes: int = 4
     eval_max_pairs: int = 20000
     seed: int = 0
     max_minutes: float | None = None  # wall-clock cap on the epochs (its clock starts after encoding)

@@ -131,6 +131,11 @@ class NeighbourSampler:
         s = np.bincount(gi, weights=w, minlength=len(grp))
         return crow, self.col[pos], (w / np.maximum(s[gi], 1e-12)).astype(np.float32)
 
+    def full_adjacency(self) -> torch.Tensor:
+        """Every edge, normalised, in ``relation_adjacency`` layout, sharing this sampler's arrays (no copy):
+        for the no-grad full-graph passes that refresh historical node states."""
+        return _csr(self.gptr, self.col, self.full_val, (self.n_nodes * N_REL, self.n_nodes))
+
     def blocks(
         self,
         targets: np.ndarray,
