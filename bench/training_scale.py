@@ -19,7 +19,8 @@ VmHWM reset through /proc/self/clear_refs):
   snapshot   read every document and interaction up to now from PostgreSQL, convert, time-split (85/15)
   encode     section vectors of every document, read from SectionVectors into the training cache
   graph      relation graph (skills/categories, content kNN, training interaction edges)
-  training   the epochs (co-teaching text + relation views), plus ml's in-sample AUC on <= 20k training pairs
+  training   the history features' build, then the epochs (co-teaching text + relation views)
+  calibration the calibration head (ml/robust), plus ml's in-sample AUC on <= 20k training pairs
   evaluation held-out slice (per job: its held-out resumes + 100 random), trained model and zero-shot cosine
   artifact   serialise + write through storages["models"] (temp name, fsync, atomic rename, read back + sha256)
 Training uses ml.network.TrainConfig defaults (10 epochs) capped by --max-minutes (TrainConfig.max_minutes),
@@ -372,6 +373,8 @@ def _clocked_train_fn(scale: float, clock: StageClock, epoch_seconds: list[float
                 clock.start("graph")
             elif p.stage == "graph":
                 clock.start("training")
+            elif p.stage == "calibrate" and clock.current == "training":
+                clock.start("calibration")  # the calibration head and ml's in-sample AUC
             elif p.stage == "train":
                 epoch_seconds.append(time.perf_counter())
                 print(f"[scale {scale}]   epoch {p.epoch}/{p.epochs} kept {p.kept_fraction:.2f}", flush=True)
@@ -432,7 +435,7 @@ def _seconds_per_epoch(epoch_seconds: list[float], clock: StageClock) -> float |
     return round(per_epoch, 1) if per_epoch else None
 
 
-STAGE_ORDER = ("snapshot", "encode", "graph", "training", "evaluation", "artifact")
+STAGE_ORDER = ("snapshot", "encode", "graph", "training", "calibration", "evaluation", "artifact")
 
 
 def write_markdown(results: list[dict], meta: dict) -> None:
