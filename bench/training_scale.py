@@ -58,6 +58,7 @@ from bench._speed_verdicts import training_scale_verdicts  # noqa: E402
 FULL = {"jobs": 10_000, "resumes": 100_000, "interactions": 1_000_000}
 RESULTS_JSON = ROOT / "bench" / "results" / "training_scale.json"
 SECTION = "## Training scale"
+INVOCATION = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def ensure_database() -> None:
@@ -277,6 +278,7 @@ def run_scale(
     from matching import encoders
 
     shutil.rmtree(os.environ["MODEL_STORAGE_ROOT"], ignore_errors=True)  # the DB restarts its ids below
+    load_before = [round(x, 2) for x in os.getloadavg()]
     print(f"[scale {scale}] generating and loading the platform (child process)…", flush=True)
     sizes, stored, store_s = _load_in_child(scale)
     print(
@@ -293,6 +295,9 @@ def run_scale(
     m = version.metrics
     result = {
         "scale": scale,
+        "invocation": INVOCATION,  # scales measured side by side share it
+        "load_avg_before": load_before,
+        "load_avg_after": [round(x, 2) for x in os.getloadavg()],
         "sizes": sizes,
         "store_section_vectors_s": round(store_s, 1),
         "section_vector_rows": stored,
