@@ -114,6 +114,8 @@ def load_platform(scale: float, seed: int = 0) -> dict:
     now = datetime.now(UTC)
     long_ago = now - timedelta(days=400)
     with connection.cursor() as c:
+        # a million-row COPY on a loaded machine outlasts the app's statement cap
+        c.execute("SET statement_timeout = 0")
         c.execute(
             "TRUNCATE recruiting_interaction, matching_documentvector, matching_embeddingmark, "
             "matching_trainingrun, matching_modelversion, recruiting_resume, recruiting_candidate, recruiting_job, "
@@ -215,6 +217,7 @@ def store_section_vectors(encoder, batch: int = 5000) -> int:
     now = datetime.now(UTC)
     written = 0
     with connection.cursor() as c:
+        c.execute("SET statement_timeout = 0")
         c.execute("TRUNCATE matching_sectionvectors")
         for kind, docs in (("job", iter_job_docs()), ("resume", iter_resume_docs())):
             chunk: list = []

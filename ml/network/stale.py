@@ -24,6 +24,12 @@ if TYPE_CHECKING:
     from .epochs import TrainableViews
 
 
+# ``historical_states="auto"`` turns them on from this many graph nodes: where an L-hop subgraph per batch costs
+# more with every node added (bench/training_scale.py's platform: ~11k nodes at 1/10, ~115k at full scale). Below
+# it the exact L-hop path keeps the quality measured on the small real data (see TrainConfig.historical_states).
+AUTO_MIN_NODES = 50_000
+
+
 class HistoricalStates:
     """Per fold, every node's per-layer states from the last refresh (computed on demand, dropped by ``step``)."""
 
@@ -38,7 +44,12 @@ class HistoricalStates:
         cls, graph: RelationGraph | None, relation: RelationView | None, config: TrainConfig
     ) -> HistoricalStates | None:
         """The states a training run keeps, or None where it samples L-hop subgraphs (or has no relation view)."""
-        if relation is None or not config.historical_states or config.gnn_layers < 2:
+        on = config.historical_states
+        if on == "auto":
+            on = graph is not None and graph.n_nodes >= AUTO_MIN_NODES
+        elif not isinstance(on, bool):
+            raise ValueError(f"historical_states must be True, False or 'auto', not {on!r}")
+        if relation is None or not on or config.gnn_layers < 2:
             return None
         return cls(graph, relation, config.state_refreshes)
 

@@ -128,15 +128,26 @@ def test_one_hop_over_fresh_historical_states_equals_full_graph_pass(trained):
         torch.testing.assert_close(one_hop, full[-1][targets], rtol=1e-4, atol=1e-5)
 
 
-def test_historical_states_refresh_per_fold_on_schedule_and_train_the_view(synthetic, hashing_encoder):
+def test_historical_states_refresh_per_fold_on_schedule_and_train_the_view(
+    synthetic, hashing_encoder, monkeypatch
+):
     from ml.data.splits import time_split
     from ml.embedding import EmbeddingCache
     from ml.network import TrainConfig, train
+    from ml.network import stale as stale_module
     from ml.network.stale import HistoricalStates
 
     train_data, _ = time_split(synthetic.data, fraction=0.8)
-    model = train(train_data, TrainConfig(epochs=1, state_refreshes=3), cache=EmbeddingCache(hashing_encoder))
+    config = TrainConfig(epochs=1, historical_states=True, state_refreshes=3)
+    model = train(train_data, config, cache=EmbeddingCache(hashing_encoder))
     g, rv = model.graph, model.relation_view
+    # "auto" (the default) keeps the L-hop subgraphs on a graph this small, and turns them on above the threshold
+    assert HistoricalStates.for_training(g, rv, TrainConfig()) is None
+    assert HistoricalStates.for_training(g, rv, config) is not None
+    monkeypatch.setattr(stale_module, "AUTO_MIN_NODES", g.n_nodes)
+    assert HistoricalStates.for_training(g, rv, TrainConfig()) is not None
+    with pytest.raises(ValueError, match="historical_states"):
+        HistoricalStates.for_training(g, rv, TrainConfig(historical_states="yes"))
     stale = HistoricalStates(g, rv, refreshes=3)
     x, types = torch.from_numpy(g.x), torch.from_numpy(g.types)
     for b in range(10):  # 10 batches, 3 refreshes: stale at batches 0, 4, 8
