@@ -14,6 +14,7 @@ from ml.network import MatchingModel, aggregate_interactions
 from ml.network.sampling import LabelledPairs as _Pairs
 from ml.network.sampling import pair_keys as _pair_keys
 from ml.network.sampling import sample_resume_negatives as _sample_negatives
+from ml.network.stale import HistoricalStates
 from ml.relation import REL
 from ml.textview import N_SECTIONS, pair_similarity_features, similarity_features
 from ml.types import InteractionEvent, JobDoc, MatchingData, ResumeDoc
@@ -126,6 +127,12 @@ def test_one_hop_over_fresh_historical_states_equals_full_graph_pass(trained):
             one_hop = rv.historical_states(x, types, nodes, block, full[:-1])
         torch.testing.assert_close(shared[-1], full[-1], rtol=1e-4, atol=1e-5)
         torch.testing.assert_close(one_hop, full[-1][targets], rtol=1e-4, atol=1e-5)
+        rv.eval()
+        with torch.no_grad():  # the refresh's pass in row chunks: the full pass's states but the last
+            chunked = HistoricalStates(g, rv, 1)._pass(g.sampler(fold), x, types, rows=7)
+        assert len(chunked) == len(full) - 1
+        for got, want in zip(chunked, full, strict=False):
+            torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-5)
 
 
 def test_historical_states_refresh_per_fold_on_schedule_and_train_the_view(
@@ -135,7 +142,6 @@ def test_historical_states_refresh_per_fold_on_schedule_and_train_the_view(
     from ml.embedding import EmbeddingCache
     from ml.network import TrainConfig, train
     from ml.network import stale as stale_module
-    from ml.network.stale import HistoricalStates
 
     train_data, _ = time_split(synthetic.data, fraction=0.8)
     config = TrainConfig(epochs=1, historical_states=True, state_refreshes=3)
