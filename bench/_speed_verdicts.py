@@ -93,7 +93,13 @@ def training_scale_verdicts(results: list[dict]) -> list[str]:
         f"GOAL peak RSS <= 4 GB at 1M interactions: {full['peak_rss_mb'] / 1024:.1f} GB: "
         f"{_met(full['peak_rss_mb'] <= 4096)}",
     ]
-    if tenth is not None:
+    if tenth is not None and tenth.get("invocation") != full.get("invocation"):
+        out.append(
+            f"GOAL cost no faster than linear from 100k to 1M interactions: seconds per epoch "
+            f"{tenth['seconds_per_epoch']} (1/10, run {tenth.get('invocation')}) -> {full['seconds_per_epoch']} "
+            f"(full, run {full.get('invocation')}): not measured side by side in one run: NOT MET"
+        )
+    elif tenth is not None:
         ratio = full["seconds_per_epoch"] / tenth["seconds_per_epoch"]
         out.append(
             f"GOAL cost no faster than linear from 100k to 1M interactions: seconds per epoch "

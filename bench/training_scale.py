@@ -19,7 +19,8 @@ VmHWM reset through /proc/self/clear_refs):
   snapshot   read every document and interaction up to now from PostgreSQL, convert, time-split (85/15)
   encode     section vectors of every document, read from SectionVectors into the training cache
   graph      relation graph (skills/categories, content kNN, training interaction edges)
-  training   the epochs (co-teaching text + relation views), plus ml's in-sample AUC on <= 20k training pairs
+  training   the history features' build, then the epochs (co-teaching text + relation views)
+  calibration the calibration head (ml/robust), plus ml's in-sample AUC on <= 20k training pairs
   evaluation held-out slice (per job: its held-out resumes + 100 random), trained model and zero-shot cosine
   artifact   serialise + write through storages["models"] (temp name, fsync, atomic rename, read back + sha256)
 Training uses ml.network.TrainConfig defaults (10 epochs) capped by --max-minutes (TrainConfig.max_minutes),
@@ -57,6 +58,7 @@ from bench._speed_verdicts import training_scale_verdicts  # noqa: E402
 FULL = {"jobs": 10_000, "resumes": 100_000, "interactions": 1_000_000}
 RESULTS_JSON = ROOT / "bench" / "results" / "training_scale.json"
 SECTION = "## Training scale"
+INVOCATION = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def ensure_database() -> None:
@@ -112,6 +114,8 @@ def load_platform(scale: float, seed: int = 0) -> dict:
     now = datetime.now(UTC)
     long_ago = now - timedelta(days=400)
     with connection.cursor() as c:
+        # a million-row COPY on a loaded machine outlasts the app's statement cap
+        c.execute("SET statement_timeout = 0")
         c.execute(
             "TRUNCATE recruiting_interaction, matching_documentvector, matching_embeddingmark, "
             "matching_trainingrun, matching_modelversion, recruiting_resume, recruiting_candidate, recruiting_job, "
@@ -213,6 +217,7 @@ def store_section_vectors(encoder, batch: int = 5000) -> int:
     now = datetime.now(UTC)
     written = 0
     with connection.cursor() as c:
+        c.execute("SET statement_timeout = 0")
         c.execute("TRUNCATE matching_sectionvectors")
         for kind, docs in (("job", iter_job_docs()), ("resume", iter_resume_docs())):
             chunk: list = []
@@ -268,23 +273,24 @@ class StageClock:
         self.current = None
 
 
-def run_scale(scale: float, *, max_minutes: float | None, epochs: int | None) -> dict:
+def run_scale(
+    scale: float, *, max_minutes: float | None, epochs: int | None, config: dict | None = None
+) -> dict:
     import shutil
 
     from matching import encoders
 
     shutil.rmtree(os.environ["MODEL_STORAGE_ROOT"], ignore_errors=True)  # the DB restarts its ids below
-    print(f"[scale {scale}] generating and loading the platform…", flush=True)
-    sizes = load_platform(scale)
-    print(f"[scale {scale}] {sizes}", flush=True)
-    encoder = RandomUnitEncoder()
+    load_before = [round(x, 2) for x in os.getloadavg()]
+    print(f"[scale {scale}] generating and loading the platform (child process)…", flush=True)
+    sizes, stored, store_s = _load_in_child(scale)
+    print(
+        f"[scale {scale}] {sizes}; section vectors of {stored} documents stored in {store_s:.0f}s", flush=True
+    )
+    encoder = RandomUnitEncoder()  # what the retrain still encodes (graph vocabulary, calibration attacks)
     encoders._encoder = encoder
-    t0 = time.perf_counter()
-    stored = store_section_vectors(encoder)
-    store_s = time.perf_counter() - t0
-    print(f"[scale {scale}] section vectors of {stored} documents stored in {store_s:.0f}s", flush=True)
 
-    _override_training_config(max_minutes, epochs)
+    _override_training_config(max_minutes, epochs, config)
     clock = StageClock()
     epoch_seconds: list[float] = []
     train_fn = _clocked_train_fn(scale, clock, epoch_seconds)
@@ -292,13 +298,26 @@ def run_scale(scale: float, *, max_minutes: float | None, epochs: int | None) ->
     m = version.metrics
     result = {
         "scale": scale,
+        "invocation": INVOCATION,  # scales measured side by side share it
+        "load_avg_before": load_before,
+        "load_avg_after": [round(x, 2) for x in os.getloadavg()],
         "sizes": sizes,
         "store_section_vectors_s": round(store_s, 1),
         "section_vector_rows": stored,
         "encoder_calls_during_training": encoder.calls,
         "config": {
             k: run.config.get(k)
-            for k in ("epochs", "batch_size", "hidden", "max_minutes", "knn", "fanout", "num_threads")
+            for k in (
+                "epochs",
+                "batch_size",
+                "hidden",
+                "max_minutes",
+                "knn",
+                "fanout",
+                "num_threads",
+                "historical_states",
+                "state_refreshes",
+            )
         },
         "epochs_done": run.epoch,
         "stopped_early": bool(m.get("train", {}).get("stopped_early")),
@@ -317,10 +336,33 @@ def run_scale(scale: float, *, max_minutes: float | None, epochs: int | None) ->
     return result
 
 
-def _override_training_config(max_minutes: float | None, epochs: int | None) -> None:
+def _load_in_child(scale: float) -> tuple[dict, int, float]:
+    """Platform and section vectors written by a child process, so that the measured process holds what a
+    training worker holds (the generator's million Python objects would otherwise stay in its resident set)."""
+    import subprocess
+
+    out = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), "--load-only", str(scale)],
+        check=True,
+        stdout=subprocess.PIPE,
+        text=True,
+    ).stdout
+    got = json.loads(out.strip().splitlines()[-1])
+    return got["sizes"], got["stored"], got["store_s"]
+
+
+def _load_only(scale: float) -> None:
+    """The child of ``_load_in_child``: platform into PostgreSQL, section vectors stored; one JSON line."""
+    sizes = load_platform(scale)
+    t0 = time.perf_counter()
+    stored = store_section_vectors(RandomUnitEncoder())
+    print(json.dumps({"sizes": sizes, "stored": stored, "store_s": round(time.perf_counter() - t0, 1)}))
+
+
+def _override_training_config(max_minutes: float | None, epochs: int | None, config: dict | None) -> None:
     from django.conf import settings
 
-    overrides = {}
+    overrides = dict(config or {})
     if max_minutes:
         overrides["max_minutes"] = max_minutes
     if epochs:
@@ -339,6 +381,8 @@ def _clocked_train_fn(scale: float, clock: StageClock, epoch_seconds: list[float
                 clock.start("graph")
             elif p.stage == "graph":
                 clock.start("training")
+            elif p.stage == "calibrate" and clock.current == "training":
+                clock.start("calibration")  # the calibration head and ml's in-sample AUC
             elif p.stage == "train":
                 epoch_seconds.append(time.perf_counter())
                 print(f"[scale {scale}]   epoch {p.epoch}/{p.epochs} kept {p.kept_fraction:.2f}", flush=True)
@@ -399,7 +443,7 @@ def _seconds_per_epoch(epoch_seconds: list[float], clock: StageClock) -> float |
     return round(per_epoch, 1) if per_epoch else None
 
 
-STAGE_ORDER = ("snapshot", "encode", "graph", "training", "evaluation", "artifact")
+STAGE_ORDER = ("snapshot", "encode", "graph", "training", "calibration", "evaluation", "artifact")
 
 
 def write_markdown(results: list[dict], meta: dict) -> None:
@@ -452,6 +496,10 @@ def main() -> None:
     parser.add_argument("--max-minutes", type=float, default=None, help="cap on the epochs' wall time")
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--note", action="append", default=[], help="a line added under the table")
+    parser.add_argument(
+        "--config", action="append", default=[], help="a TrainConfig override as key=JSON value (repeatable)"
+    )
+    parser.add_argument("--load-only", type=float, default=None, help=argparse.SUPPRESS)  # _load_in_child
     args = parser.parse_args()
 
     ensure_database()
@@ -462,9 +510,13 @@ def main() -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+    if args.load_only is not None:
+        _load_only(args.load_only)
+        return
     results = []
     for scale in (float(s) for s in args.scales.split(",")):
-        results.append(run_scale(scale, max_minutes=args.max_minutes, epochs=args.epochs))
+        config = {k: json.loads(v) for k, v in (c.split("=", 1) for c in args.config)}
+        results.append(run_scale(scale, max_minutes=args.max_minutes, epochs=args.epochs, config=config))
     # keep earlier runs of other scales (read now: another invocation may have written meanwhile)
     previous = json.loads(RESULTS_JSON.read_text()).get("results", []) if RESULTS_JSON.exists() else []
     done = {r["scale"] for r in results}

@@ -39,6 +39,13 @@ FEATURE_NAMES = (
     "own_tfidf", "own_place", "own_state", "query_tfidf", "log_history", "has_history", "log_degree",
 )  # fmt: skip
 N_HISTORY_FEATURES = len(FEATURE_NAMES)
+# ``pair_features``' chunk budget for training's epoch pairs. A chunk computes every (distinct job x history job)
+# cell of its queries, so the cells per query grow with the chunk: with 4M cells a chunk held ~200 queries at 10k
+# jobs (~20k cells a query, ~100 useful) against ~400 at 1k jobs (the job count caps the rows), i.e. twice the work
+# per query for 10x the data. 250k keeps chunks small at every scale (the per-chunk overhead still amortised):
+# 1.8x faster on an epoch's pairs at 1/10 of bench/training_scale.py's platform; the features equal to float
+# rounding.
+TRAINING_MAX_CELLS = 250_000
 _N_KERNELS = 6
 
 

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..compat.terms import CompatTerms
-from ..features import HistoryFeatures, HistoryHead
+from ..features import TRAINING_MAX_CELLS, HistoryFeatures, HistoryHead
 from ..relation.graph import RelationGraph
 from ..relation.model import RelationView
 from ..relation.schema import JOB, RESUME
@@ -24,6 +24,7 @@ from .coteaching import SelectionMemory, after_epoch_noise, exchange_small_loss,
 from .model import ScoreMix
 from .progress import TrainingLog, TrainProgress
 from .sampling import EpochPairs, LabelledPairs, epoch_pairs, pair_keys
+from .stale import HistoricalStates, batch_states
 
 
 @dataclass
@@ -173,6 +174,7 @@ class EpochRunner:
         )
         # without co-teaching, the noise figures are still recorded when the truth is known (nothing changes)
         self.noise_figures = self.coteach or (both and inputs.clean is not None)
+        self.stale = HistoricalStates.for_training(views.graph, views.relation, config)
 
     def run(self, bars: bool) -> None:
         config = self.config
@@ -247,8 +249,9 @@ class EpochRunner:
         )
         hf = None
         if views.heads:
-            hf_np = views.history.pair_features(
-                views.history.jobs, self.data.resumes, pairs.job, pairs.resume, pairs.fold
+            hist = views.history
+            hf_np = hist.pair_features(
+                hist.jobs, data.resumes, pairs.job, pairs.resume, pairs.fold, max_cells=TRAINING_MAX_CELLS
             )
             if epoch == 0:
                 for h in views.heads.values():
@@ -277,6 +280,8 @@ class EpochRunner:
                 continue
             t = epoch + bi / max(1, len(batches))
             keep = keep_fractions(t, config.warmup_epochs, tau_pos, tau_neg, self.coteach)
+            if self.stale is not None:
+                self.stale.step(bi, len(batches))
             losses, for_text, for_rel = self._step(ep, idx, *keep)
             stats.add(losses, 0.5 * (len(for_text) + len(for_rel)) / len(idx))
             if self.inputs.clean is not None:
@@ -360,8 +365,7 @@ class EpochRunner:
         fold = int(ep.pairs.fold[idx[0]])
         jn, rn = views.job_node[ep.pairs.job[idx]], views.resume_node[ep.pairs.resume[idx]]
         targets = np.unique(np.concatenate([jn, rn]))
-        nodes, blocks = views.graph.sampler(fold).blocks(targets, config.gnn_layers, config.fanout, self.rng)
-        h_out = views.relation.sampled_states(views.node_x, views.node_types, nodes, blocks)
+        h_out = batch_states(views, config, self.stale, fold, targets, self.rng)
         hj = h_out[torch.from_numpy(np.searchsorted(targets, jn))]
         hr = h_out[torch.from_numpy(np.searchsorted(targets, rn))]
         logit = views.relation.score(hj, hr, similarity_features(ej, er))

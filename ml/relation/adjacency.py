@@ -131,6 +131,15 @@ class NeighbourSampler:
         s = np.bincount(gi, weights=w, minlength=len(grp))
         return crow, self.col[pos], (w / np.maximum(s[gi], 1e-12)).astype(np.float32)
 
+    def full_adjacency(self, start: int = 0, stop: int | None = None) -> torch.Tensor:
+        """Every edge into nodes ``start:stop`` (default all), normalised, in ``relation_adjacency`` layout, sharing
+        this sampler's arrays (no copy of the edges): for the no-grad full-graph passes that refresh historical
+        node states, in row chunks so that their (rows x relations x hidden) aggregate stays bounded."""
+        stop = self.n_nodes if stop is None else stop
+        lo, hi = self.gptr[start * N_REL], self.gptr[stop * N_REL]
+        crow = self.gptr[start * N_REL : stop * N_REL + 1] - lo
+        return _csr(crow, self.col[lo:hi], self.full_val[lo:hi], ((stop - start) * N_REL, self.n_nodes))
+
     def blocks(
         self,
         targets: np.ndarray,

@@ -78,6 +78,24 @@ class RelationView(nn.Module):
             h = norm(h_self + self.drop(self.act(layer(h_self, b.adj, h))))
         return h
 
+    def historical_states(
+        self, x: torch.Tensor, types: torch.Tensor, nodes: np.ndarray, block: SampledBlock, history: list
+    ) -> torch.Tensor:
+        """Output states of a one-hop block's targets, every layer over the SAME sampled neighbours: the targets'
+        own states are computed fresh (with gradients) at every layer, the neighbours' from ``history`` (each
+        layer's states of every node from a recent no-grad full-graph pass, ``history[l]`` for l >= 1), except
+        layer 0's input projection, which is fresh and cheap. Per batch this costs one hop, whatever the graph's
+        size; the staleness is bounded by how often the caller refreshes ``history`` (GNNAutoScale, Fey et al.
+        2021)."""
+        idx = torch.from_numpy(nodes)
+        h_src = self._h0(x[idx], types[idx])
+        h = h_src[block.self_index]
+        for i, (layer, norm) in enumerate(zip(self.layers, self.norms, strict=True)):
+            if i > 0:
+                h_src = history[i][idx]
+            h = norm(h + self.drop(self.act(layer(h, block.adj, h_src))))
+        return h
+
     def extend(self, x_new, types_new, adj_new, states: list[torch.Tensor]) -> torch.Tensor:
         """Output states of new nodes that receive messages from the (fixed) graph's per-layer states."""
         h = self._h0(x_new, types_new)

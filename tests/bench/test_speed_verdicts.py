@@ -28,6 +28,12 @@ def test_training_scale_verdicts_flip_with_the_figures():
     )
     assert all(v.endswith("NOT MET") for v in bad)
     assert training_scale_verdicts([])[0].endswith("NOT MET")  # not run is not met
+    tenth, full = _scale(0.1, 100, 900, 30.0, 0.30), _scale(1.0, 1500, 3000, 250.0, 0.31)
+    tenth["invocation"], full["invocation"] = "2026-11-25T10:00:00Z", "2026-11-30T16:00:00Z"
+    apart = training_scale_verdicts([tenth, full])[2]
+    assert "not measured side by side" in apart and apart.endswith(
+        "NOT MET"
+    )  # a ratio of two runs is no ratio
 
 
 def test_serving_verdicts_one_line_per_goal_and_missing_figures_are_not_met():

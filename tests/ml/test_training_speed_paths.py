@@ -14,6 +14,7 @@ from ml.network import MatchingModel, aggregate_interactions
 from ml.network.sampling import LabelledPairs as _Pairs
 from ml.network.sampling import pair_keys as _pair_keys
 from ml.network.sampling import sample_resume_negatives as _sample_negatives
+from ml.network.stale import HistoricalStates
 from ml.relation import REL
 from ml.textview import N_SECTIONS, pair_similarity_features, similarity_features
 from ml.types import InteractionEvent, JobDoc, MatchingData, ResumeDoc
@@ -77,6 +78,22 @@ def test_grouped_similarity_features_equal_the_gathered_ones(max_cells):
     assert pair_similarity_features(ej, er, pj[:0], pr[:0]).shape == (0, got.shape[1])
 
 
+def test_history_features_do_not_depend_on_the_chunk_budget(trained):
+    """Training's small chunks (TRAINING_MAX_CELLS) and serving's large ones compute the same features."""
+    from ml.features import TRAINING_MAX_CELLS
+
+    h, data = trained["model"].history, trained["train"]
+    rng = np.random.default_rng(0)
+    pj = rng.integers(0, len(h.job_ids), 3000)
+    pr = rng.integers(0, len(data.resumes), 3000)
+    fold = rng.integers(-1, h.n_folds, 3000)
+    big = h.pair_features(h.jobs, data.resumes, pj, pr, fold)
+    assert (big[:, 0] != 0).mean() > 0.3  # the history kernels are exercised
+    for cells in (TRAINING_MAX_CELLS, 64):
+        small = h.pair_features(h.jobs, data.resumes, pj, pr, fold, max_cells=cells)
+        np.testing.assert_allclose(small, big, rtol=1e-5, atol=1e-6)
+
+
 def test_exact_subgraph_equals_full_graph_pass(trained):
     model = trained["model"]
     g, rv = model.graph, model.relation_view
@@ -91,6 +108,66 @@ def test_exact_subgraph_equals_full_graph_pass(trained):
             sub = rv.sampled_states(x, types, nodes, blocks)
         torch.testing.assert_close(sub, full, rtol=1e-4, atol=1e-5)
         torch.testing.assert_close(block, full, rtol=1e-4, atol=1e-5)
+
+
+def test_one_hop_over_fresh_historical_states_equals_full_graph_pass(trained):
+    """With every neighbour kept and the history refreshed from the same weights, the one-hop path that replaces
+    the L-hop subgraph computes exactly the full-graph states; the shared-array full adjacency equals the
+    relation_adjacency of the same edges."""
+    model = trained["model"]
+    g, rv = model.graph, model.relation_view
+    x, types = torch.from_numpy(g.x), torch.from_numpy(g.types)
+    rng = np.random.default_rng(0)
+    targets = np.unique(rng.integers(0, int((g.types <= 1).sum()), 50))
+    for fold in (None, 2):
+        with torch.no_grad():
+            full = rv.node_states(x, types, g.relation_adjacency(fold))
+            shared = rv.node_states(x, types, g.sampler(fold).full_adjacency())
+            nodes, (block,) = g.sampler(fold).blocks(targets, 1, None, rng)
+            one_hop = rv.historical_states(x, types, nodes, block, full[:-1])
+        torch.testing.assert_close(shared[-1], full[-1], rtol=1e-4, atol=1e-5)
+        torch.testing.assert_close(one_hop, full[-1][targets], rtol=1e-4, atol=1e-5)
+        rv.eval()
+        with torch.no_grad():  # the refresh's pass in row chunks: the full pass's states but the last
+            chunked = HistoricalStates(g, rv, 1)._pass(g.sampler(fold), x, types, rows=7)
+        assert len(chunked) == len(full) - 1
+        for got, want in zip(chunked, full, strict=False):
+            torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-5)
+
+
+def test_historical_states_refresh_per_fold_on_schedule_and_train_the_view(
+    synthetic, hashing_encoder, monkeypatch
+):
+    from ml.data.splits import time_split
+    from ml.embedding import EmbeddingCache
+    from ml.network import TrainConfig, train
+    from ml.network import stale as stale_module
+
+    train_data, _ = time_split(synthetic.data, fraction=0.8)
+    config = TrainConfig(epochs=1, historical_states=True, state_refreshes=3)
+    model = train(train_data, config, cache=EmbeddingCache(hashing_encoder))
+    g, rv = model.graph, model.relation_view
+    # "auto" (the default) keeps the L-hop subgraphs on a graph this small, and turns them on above the threshold
+    assert HistoricalStates.for_training(g, rv, TrainConfig()) is None
+    assert HistoricalStates.for_training(g, rv, config) is not None
+    monkeypatch.setattr(stale_module, "AUTO_MIN_NODES", g.n_nodes)
+    assert HistoricalStates.for_training(g, rv, TrainConfig()) is not None
+    with pytest.raises(ValueError, match="historical_states"):
+        HistoricalStates.for_training(g, rv, TrainConfig(historical_states="yes"))
+    stale = HistoricalStates(g, rv, refreshes=3)
+    x, types = torch.from_numpy(g.x), torch.from_numpy(g.types)
+    for b in range(10):  # 10 batches, 3 refreshes: stale at batches 0, 4, 8
+        stale.step(b, 10)
+        for fold in range(g.n_folds):
+            stale.states(fold, x, types)
+    assert stale.passes == 3 * g.n_folds
+    first = stale.states(0, x, types)[1].clone()
+    with torch.no_grad():
+        rv.layers[0].self_lin.bias.add_(1.0)
+    assert torch.equal(stale.states(0, x, types)[1], first)  # stale until the next refresh
+    stale.step(0, 10)
+    assert not torch.equal(stale.states(0, x, types)[1], first)
+    assert model.metrics["train_auc_relation"] > 0.6
 
 
 def test_sampled_subgraphs_cap_fanout_and_hide_the_folds_edges(trained):
