@@ -33,6 +33,8 @@ VALIDATION_ROWS = [
     "lambdarank",
     "tandem-both",
     "tandem-full",
+    "tandem-batch",
+    "tandem-memory",
     "tandem-noshort",
     "tandem-alpha0",
     "tandem-peeronly",

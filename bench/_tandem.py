@@ -1,7 +1,8 @@
 """Tandem (ml.network) rows for bench/quality.py: one wrapper, a TrainConfig flag set per row.
 
-Every row trains with ``TrainConfig`` defaults plus its flags; the defaults were chosen on the validation split
-carved from training (``bench/tandem_validation.py``), never on the test cases.
+Every row trains with ``TrainConfig`` defaults plus its flags (the full network: the defaults, no flag at all, so
+that it measures what the platform trains and serves); the defaults were chosen on the validation split carved
+from training (``bench/quality.py --validation``), never on the test cases.
 """
 
 from __future__ import annotations
@@ -10,12 +11,11 @@ import numpy as np
 
 from ml.textview import embed_sections
 
-_FULL = {"coteaching": True, "selection": "memory"}
+_FULL: dict = {}  # TrainConfig defaults: co-teaching on, TrainConfig.selection
 TANDEM_ROWS: dict[str, tuple[str, dict]] = {
     "tandem-text": ("Tandem: text view alone", {"use_relation_view": False, "coteaching": False}),
     "tandem-relation": ("Tandem: relation view alone", {"use_text_view": False, "coteaching": False}),
     "tandem-both": ("Tandem: both views, no co-teaching", {"coteaching": False}),
-    # co-teaching with the memory selection (TrainConfig.selection; chosen on the validation split at 40% noise)
     "tandem-full": ("Tandem: full co-teaching network", _FULL),
     # real task only: trained on the noisy split with the moved views deleted (a perfect noise filter)
     "tandem-oracle": ("Tandem: both views, moved views deleted (oracle)", {"coteaching": False}),
@@ -30,10 +30,23 @@ TANDEM_ROWS: dict[str, tuple[str, dict]] = {
         "Tandem: full network, peer-level section alignment only",
         {**_FULL, "cross_level": False},
     ),
+    # the two selection rules side by side (--validation: where TrainConfig.selection is chosen)
+    "tandem-batch": ("Tandem: full network, per-batch small-loss selection", {**_FULL, "selection": "batch"}),
+    "tandem-memory": ("Tandem: full network, memory selection", {**_FULL, "selection": "memory"}),
+    # co-teaching also cleans the inputs: the pairs both views suspect leave the graph and the histories
+    "tandem-cleanedges": ("Tandem: full network, suspected edges cleaned", {**_FULL, "clean_edges": True}),
 }
 ORACLE = "tandem-oracle"
 NO_SHORT = "tandem-noshort"
-REAL_ONLY = (ORACLE, NO_SHORT, "tandem-alpha0", "tandem-peeronly")
+REAL_ONLY = (
+    ORACLE,
+    NO_SHORT,
+    "tandem-alpha0",
+    "tandem-peeronly",
+    "tandem-batch",
+    "tandem-memory",
+    "tandem-cleanedges",
+)
 SHORT_VIEW_SECONDS = 5.0
 # last-epoch figures of the selection against the known noise (ml/network/coteaching.py), kept per fit
 SELECTION_KEYS = (

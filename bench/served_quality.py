@@ -713,11 +713,8 @@ def quality_row(split, cases: list[Case], masks: dict, args) -> dict:
     from bench.quality import QUICK_TANDEM_MINUTES, TANDEM_MINUTES, get_cache
 
     minutes = QUICK_TANDEM_MINUTES if args.quick else TANDEM_MINUTES
+    # the row is TrainConfig's defaults (the selection rule the platform trains with), capped like bench/quality.py
     overrides = {"max_minutes": minutes, **({"epochs": 1} if args.quick else {})}
-    # the platform trains with TrainConfig's default selection; bench/quality.py's row runs "memory" (#13)
-    from ml.network import TrainConfig
-
-    overrides["selection"] = TrainConfig().selection
     cache = get_cache()
     row = TandemRow("tandem-full", cache, seed=args.seed, overrides=overrides)
     t0 = time.perf_counter()

@@ -23,10 +23,11 @@ Method (see /work/shared/design/mvcon.md); departures are marked "DEPARTURE" in 
     real interaction data has no known noise rate, and a fixed rate on clean data drops the hard positives that
     rankings need. (Choices are read on the validation split carved from training, ``bench/quality.py
     --validation``, never on the test cases.)
-  * Selection (``selection="memory"``, option; "batch" is the default): instead of the per-batch small-loss rule, each view keeps a
-    running rank of every observed positive among uniformly drawn negatives over the epochs; after the warm-up it
-    names the tau share it ranks lowest and the OTHER view leaves those out of its losses. DEPARTURE: every
-    sampled negative is kept (the per-batch rule drops the high-loss ones, i.e. the hard negatives rankings need).
+  * Selection (``selection="memory"``, the default, chosen on the validation split: ml/network/config.py; "batch"
+    is the per-batch small-loss rule above): each view keeps a running rank of every observed positive among
+    uniformly drawn negatives over the epochs; after the warm-up it names the tau share it ranks lowest and the
+    OTHER view leaves those out of its losses. DEPARTURE: every sampled negative is kept (the per-batch rule drops
+    the high-loss ones, i.e. the hard negatives rankings need).
   * History features (ml/features.py, ``history_features``): per pair, similarity of the job to the resume's
     training jobs (MiniLM whole/title max+mean cosine, TF-IDF, same company / city / state), to the resume's own
     text and place, a BM25-like TF-IDF query cosine, history size and job degree; computed with the pair's own

@@ -36,12 +36,13 @@ class TrainConfig:
     # how the views pick what the other learns from: "batch" (small loss within each batch, per class, Han et
     # al.) or "memory" (each view's running rank of every observed positive among uniform negatives, over epochs;
     # ml/network/coteaching.py SelectionMemory; every sampled negative kept); memory_decay weighs the past epochs.
-    # Validation split of the kandij views (carved from training), 40% of the views moved: memory NDCG@10 0.243
-    # vs 0.247 without co-teaching, Recall@50 0.600 vs 0.572 (the same rule dropping the high-loss sampled
-    # negatives: 0.180). The synthetic set (observed negatives, 150 jobs: a sampled job is often a real match)
-    # goes the other way (pooled AUC 0.699 memory vs 0.715 batch), so "batch" stays the default until a
-    # platform-like validation split settles it; bench/quality.py's co-teaching row runs "memory".
-    selection: str = "batch"
+    # Chosen on the validation split of the kandij views (carved from training, 825 applicants; bench/quality.py
+    # --validation --rows tandem-batch,tandem-memory, bench/results/quality_selection_validation.json), no noise
+    # added: memory NDCG@10 0.363, Recall@50 0.840 vs batch 0.360, 0.826; with 40% of the views moved: memory
+    # 0.243, Recall@50 0.600 vs 0.247, 0.572 without co-teaching (a first memory version that also dropped the
+    # high-loss sampled negatives, as "batch" does: 0.180). bench/quality.py's full network row runs these
+    # defaults, as the platform does.
+    selection: str = "memory"
     memory_decay: float = 0.5
     select_per_class: bool = True  # per-class small-loss selection, see ml/network/__init__.py (DEPARTURE)
     use_text_view: bool = True

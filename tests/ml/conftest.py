@@ -43,13 +43,15 @@ def synthetic():
 
 @pytest.fixture(scope="session")
 def trained(synthetic, hashing_encoder):
-    """One co-teaching model trained on the first 80% (in time) of the synthetic log."""
+    """One co-teaching model trained on the first 80% (in time) of the synthetic log, with the per-batch
+    small-loss rule: these tests read its per-batch kept fraction. The default rule (selection="memory") has its
+    own training test in test_coteaching_memory.py, and the platform's in tests/matching/test_demo_data_learns.py."""
     train_data, test_data = time_split(synthetic.data, fraction=0.8)
     cache = EmbeddingCache(hashing_encoder)
     progress = []
     model = train(
         train_data,
-        TrainConfig(epochs=10, seed=0),
+        TrainConfig(epochs=10, seed=0, selection="batch"),
         cache=cache,
         progress=progress.append,
         clean_mask_fn=synthetic.clean_mask_fn,
