@@ -98,15 +98,20 @@ def verdicts(r: dict) -> list[str]:
     for key, enc in r["rows"].items():
         f, q = (enc[name]["metrics"]["all"]["ndcg@10"][0] for name in ENCODERS)
         d = r["paired"][key]["ndcg@10"]
-        seeds = ", ".join(
-            f"seed {a['seed']}: {a['ndcg@10']:.4f} vs {b['ndcg@10']:.4f}"
-            for a, b in zip(enc[ENCODERS[0]]["seeds"], enc[ENCODERS[1]]["seeds"], strict=True)
+        seeds = (
+            ", ".join(
+                f"seed {a['seed']}: {a['ndcg@10']:.4f} vs {b['ndcg@10']:.4f}"
+                for a, b in zip(
+                    enc[ENCODERS[0]].get("seeds", []), enc[ENCODERS[1]].get("seeds", []), strict=True
+                )
+            )
+            or "no training"
         )
         ok = abs(d["mean"]) <= TOLERANCE
         out.append(
             f"GOAL {key} NDCG@10 with the INT8 encoder within {TOLERANCE} of the float encoder: float {f:.4f}, "
             f"INT8 {q:.4f}, paired INT8 - float {d['mean']:+.4f} [{d['lo']:+.4f}, {d['hi']:+.4f}] over "
-            f"{len(r['meta']['seeds'])} seeds ({seeds}; load {r['meta']['load_average_end'][0]:.1f}): "
+            f"{len(r['meta']['seeds'])} seed(s) ({seeds}; load {r['meta']['load_average_end'][0]:.1f}): "
             f"{'MET' if ok else 'NOT MET'}"
         )
     return out
