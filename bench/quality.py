@@ -183,10 +183,16 @@ def quick_applicants(data_dir: str, n: int = QUICK_APPLICANTS) -> set[str]:
     return set(sorted(ids, key=lambda a: hashlib.sha256(a.encode()).hexdigest())[:n])
 
 
-def get_cache():
+def get_cache(encoder: str = "minilm"):
+    """The section-vector cache of one encoder (``TANDEM_ENCODER`` names), each in its own file."""
     from ml.embedding import EmbeddingCache, get_encoder
 
     CACHE_PATH.parent.mkdir(parents=True, exist_ok=True)
+    if encoder == "minilm-onnx-int8":
+        from ml.onnx_encoder import get_onnx_int8_encoder
+
+        path = CACHE_PATH.with_name(f"{encoder}.npz")
+        return EmbeddingCache(get_onnx_int8_encoder(str(CACHE_PATH.parent / "encoders")), path=str(path))
     return EmbeddingCache(get_encoder(), path=str(CACHE_PATH))
 
 

@@ -60,3 +60,17 @@ def int8_model_dir() -> str:
     from ml.embedding import minilm_model_dir
 
     return minilm_model_dir()
+
+
+def test_export_is_fused_and_only_matmul_weights_are_int8(int8):
+    """The recipe chosen on the validation sample: fused attention and layer norms, INT8 MatMul weights, the
+    attention's input projection and the embeddings left in float."""
+    import onnx
+
+    graph = onnx.load(int8.path).graph
+    ops = [n.op_type for n in graph.node]
+    assert ops.count("Attention") == 6 and "EmbedLayerNormalization" in ops  # one per MiniLM layer
+    assert "QAttention" not in ops and not any(op.startswith("QEmbed") for op in ops)
+    assert sum(op in ("MatMulInteger", "DynamicQuantizeMatMul") for op in ops) >= 12  # 2 FFN matmuls a layer
+    int8_weights = {i.name for i in graph.initializer if i.data_type == onnx.TensorProto.INT8}
+    assert int8_weights and not any("embeddings" in name for name in int8_weights)
