@@ -154,19 +154,6 @@ def job_rows(job_ids: list[int]) -> dict[int, dict]:
     }
 
 
-def latest_interaction_id(document: Job | Resume) -> int:
-    """The id of the newest interaction on a job or a resume (0 when none): one indexed lookup."""
-    field = "job_id" if isinstance(document, Job) else "resume_id"
-    latest = (
-        Interaction.objects.filter(**{field: document.pk}).order_by("-pk").values_list("pk", flat=True)[:1]
-    )
-    return next(iter(latest), 0)
-
-
-def all_exist(model: type[Model], ids: list[int]) -> bool:
-    return not ids or model.objects.filter(pk__in=ids).count() == len(set(ids))
-
-
 @dataclass(frozen=True)
 class AnswerProbe:
     """What a cached ranking of one anchor document depends on, read in one query."""
