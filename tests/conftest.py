@@ -143,3 +143,15 @@ def refusing_broker(monkeypatch):
     point_at("redis://127.0.0.1:1/0")
     yield point_at
     point_at(original)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_dependency_state():
+    """Each test starts with PostgreSQL taken as up: a database failure another test provoked (on purpose or by
+    a dropped connection) otherwise leaves this process answering 503 for DATABASE_DOWN_RETRY_SECONDS and probing
+    for DATABASE_PROBE["suspect"], whatever test runs next (a browser test's sign-in page got a 503)."""
+    from config import dependencies
+
+    dependencies.reset()
+    yield
+    dependencies.reset()
