@@ -170,7 +170,9 @@ def _validate(args, val, base: TrainConfig, cache) -> dict:
     t = time.perf_counter()
     per_seed: dict[int, dict] = {}
     for seed in seeds:
-        versions = OFF.train_versions(val, dataclasses.replace(base, seed=seed), cache, ["plain", "head+distill"])
+        versions = OFF.train_versions(
+            val, dataclasses.replace(base, seed=seed), cache, ["plain", "head+distill"]
+        )
         per_seed[seed] = {
             name: OFF.evaluate_pair(val, v1, v2, mixed_method="linear", seed=seed)
             for name, (v1, v2) in versions.items()
