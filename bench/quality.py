@@ -1,6 +1,6 @@
 """Quality benchmark (issues #4, #13): Tandem against peers on the real kandij task and on the synthetic set.
 
-    .venv/bin/python bench/quality.py [--data-dir DIR] [--quick] [--rows popularity,bm25,...] [--noise 0,0.2,0.4]
+    .venv/bin/python bench/quality.py [--data-dir DIR] [--quick] [--rows popularity,bm25,...] [--noise 0]
     .venv/bin/python bench/quality.py --seeds 0,1,2     # second command: three training seeds, noise 0
     .venv/bin/python bench/quality.py --coteaching      # co-teaching, both views and the oracle at 0/20/40% noise
     .venv/bin/python bench/quality.py --validation      # the same protocol on the validation split carved from
@@ -97,7 +97,10 @@ MODES = {
     "coteaching": (COTEACHING_ROWS, COTEACHING_JSON, COTEACHING_SECTION),
 }
 NOISE_SEED = 1234
-TANDEM_MINUTES = 2.0  # safety cap per Tandem fit on the real task (synthetic: a quarter); --tandem-minutes
+# No cap by default on a Tandem fit: a capped fit is not the model the platform trains (its verdicts read NOT MET).
+# The full run fits within 20 minutes by leaving the noise rates to --coteaching (the second command the issue
+# allows for what does not fit); --tandem-minutes caps each fit on the real task (synthetic: a quarter).
+TANDEM_MINUTES = 0.0
 QUICK_TANDEM_MINUTES = 0.1
 QUICK_APPLICANTS = 200
 QUICK_SYNTHETIC = dict(n_jobs=80, n_resumes=200, n_interactions=800)
@@ -119,7 +122,9 @@ def parse_args(argv=None):
         f"known: {','.join(ALL_ROWS)}",
     )
     ap.add_argument(
-        "--noise", default=None, help="training-label noise rates (default 0,0.2,0.4; with --seeds 0)"
+        "--noise",
+        default=None,
+        help="training-label noise rates (default 0; with --coteaching 0,0.2,0.4, where the noise rows live)",
     )
     ap.add_argument(
         "--seed", type=int, default=0, help="seed of the peers, the synthetic set and one Tandem fit"
@@ -156,7 +161,7 @@ def parse_args(argv=None):
         type=float,
         default=None,
         help="cap on each Tandem fit on the real task (TrainConfig.max_minutes; synthetic gets a quarter); "
-        f"default {TANDEM_MINUTES} so that the full run stays within 20 minutes on 2 cores; 0 = no cap",
+        "default 0 = no cap (the model the platform trains)",
     )
     args = ap.parse_args(argv)
     seeded = args.seeds is not None
@@ -165,7 +170,7 @@ def parse_args(argv=None):
     default_rows, default_out, args.section = MODES[mode]
     args.rows = args.rows or ",".join(default_rows)
     args.out = args.out or str(default_out)
-    args.noise = args.noise or ("0" if mode in ("seeds", "validation") else "0,0.2,0.4")
+    args.noise = args.noise or ("0,0.2,0.4" if mode == "coteaching" else "0")
     if mode:  # the real task only
         args.no_synthetic = True
     return args
