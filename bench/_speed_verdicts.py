@@ -100,14 +100,31 @@ def training_scale_verdicts(results: list[dict]) -> list[str]:
             f"(full, run {full.get('invocation')}): not measured side by side in one run: NOT MET"
         )
     elif tenth is not None:
-        ratio = full["seconds_per_epoch"] / tenth["seconds_per_epoch"]
-        out.append(
-            f"GOAL cost no faster than linear from 100k to 1M interactions: seconds per epoch "
-            f"{tenth['seconds_per_epoch']} -> {full['seconds_per_epoch']} ({ratio:.1f}x for 10x the data): "
-            f"{_met(ratio <= 10)}"
-        )
+        out.append(_linear_cost_verdict(tenth, full))
     else:
         out.append(
             "GOAL cost no faster than linear from 100k to 1M interactions: 1/10 scale not run: NOT MET"
         )
     return out
+
+
+def _linear_cost_verdict(tenth: dict, full: dict) -> str:
+    """Linear = the cost of a training pair does not grow with the data (an epoch samples at most
+    ``epoch_pair_cap`` observed pairs, so seconds per epoch alone would hide a per-pair cost that grew), and
+    the whole run grows at most 10x for 10x the data (per pair: within 10%, the timing noise of two runs)."""
+    goal = "GOAL cost no faster than linear from 100k to 1M interactions"
+    per_epoch = [r.get("observed_pairs_per_epoch") for r in (tenth, full)]
+    if not all(per_epoch):
+        ratio = full["seconds_per_epoch"] / tenth["seconds_per_epoch"]
+        return (
+            f"{goal}: seconds per epoch {tenth['seconds_per_epoch']} -> {full['seconds_per_epoch']} "
+            f"({ratio:.1f}x for 10x the data): {_met(ratio <= 10)}"
+        )
+    us = [1e6 * r["seconds_per_epoch"] / n for r, n in zip((tenth, full), per_epoch, strict=True)]
+    total = full["total_s"] / tenth["total_s"]
+    return (
+        f"{goal}: {us[0]:.0f} -> {us[1]:.0f} us per observed pair trained ({us[1] / us[0]:.2f}x; epochs of "
+        f"{per_epoch[0]:,} -> {per_epoch[1]:,} pairs, {tenth['seconds_per_epoch']} -> {full['seconds_per_epoch']} s), "
+        f"whole run {tenth['total_s']} -> {full['total_s']} s ({total:.1f}x for 10x the data): "
+        f"{_met(us[1] <= us[0] * 1.1 and total <= 10)}"
+    )

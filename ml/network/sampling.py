@@ -8,7 +8,7 @@ resume), so the model learns both directions.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -186,7 +186,13 @@ def epoch_pairs(
     taken: np.ndarray,
 ) -> EpochPairs:
     """Every observed pair plus fresh negatives: ``negatives_per_positive`` resumes, then
-    ``job_negatives_per_positive`` jobs per observed positive (in that order: it fixes the draws from ``rng``)."""
+    ``job_negatives_per_positive`` jobs per observed positive (in that order: it fixes the draws from ``rng``).
+    Above ``config.epoch_pair_cap`` observed pairs, the epoch takes a fresh random sample of that many instead
+    (``observed`` still indexes the full ``pairs``)."""
+    sample = None
+    if config.epoch_pair_cap and len(pairs.job) > config.epoch_pair_cap:
+        sample = np.sort(rng.choice(len(pairs.job), config.epoch_pair_cap, replace=False))
+        pairs = LabelledPairs(**{f.name: getattr(pairs, f.name)[sample] for f in fields(LabelledPairs)})
     nj_, nr_, nf_ = sample_resume_negatives(pairs, n_res, config.negatives_per_positive, rng, taken)
     kind = np.full(len(nj_), RESUME_NEGATIVE)
     if config.job_negatives_per_positive > 0:
@@ -208,6 +214,6 @@ def epoch_pairs(
         resume=np.concatenate([pairs.resume, nr_]),
         label=np.concatenate([pairs.label, np.zeros(len(nj_), np.float32)]),
         fold=np.concatenate([pairs.fold, nf_]),
-        observed=np.concatenate([np.arange(n_obs), np.full(len(nj_), -1)]),
+        observed=np.concatenate([np.arange(n_obs) if sample is None else sample, np.full(len(nj_), -1)]),
         kind=np.concatenate([np.full(n_obs, OBSERVED), kind]),
     )

@@ -270,6 +270,9 @@ def _evaluate(
     metrics = model.metrics
     metrics.update(ev)
     metrics["train_seconds"] = time.monotonic() - t_start
+    n_obs = len(pairs.job)
+    metrics["observed_pairs"] = n_obs  # and per epoch (epoch_pair_cap), what an epoch's cost scales with
+    metrics["observed_pairs_per_epoch"] = min(n_obs, config.epoch_pair_cap or n_obs)
     if inputs.clean is not None:
         metrics["label_clean_fraction"] = float(inputs.clean.mean())
     epochs_run = len([h for h in log.history if h["stage"] == "train"])
