@@ -1,13 +1,16 @@
 """Compatibility benchmark (issue #12): a new version served at once against vectors an older version indexed.
 
     .venv/bin/python bench/compatibility.py [--data-dir DIR] [--quick] [--sizes 10000,100000,1000000]
+    .venv/bin/python bench/compatibility.py --validation-only --val-seeds 0,1,2 --epochs 10 --no-platform \
+        --out bench/results/compatibility_validation.json    # the choices, at the platform's epochs, 3 seeds
 
 Offline part (bench/_compat_offline.py, the real kandij task): version 1 on the earlier two thirds of the
 training views, version 2 on all; first-stage NDCG@10 / Recall@50 (quality benchmark protocol) of old query /
 old index, new query / old index without and with each drift compensation, new / new (full re-index), and a
 half-backfilled mixed index; the compatibility criterion, AC and the share of the re-index gain recovered; for
 the model with and without the stationary head and distillation. The projection used by default and the
-training default are chosen on the VALIDATION split (leave-last-out inside the training views), never on test.
+training default are chosen on the VALIDATION split (leave-last-out inside the training views), never on test:
+by the second command above, whose file the first reads (``--revalidate``: train them again in this run).
 Platform part (bench/_compat_platform.py, PostgreSQL): wall time from a promoted candidate to its first served
 ranking at growing synthetic corpora (up to 1M resumes), and the backfill's throughput.
 
@@ -45,6 +48,9 @@ from ml.network import TrainConfig  # noqa: E402
 
 SECTION = "## Compatibility (bench/compatibility.py)"
 RESULTS_JSON = ROOT / "bench" / "results" / "compatibility.json"
+# Written by `--validation-only --val-seeds 0,1,2 --epochs 10 --out` this path: the choices the platform's defaults
+# follow (COMPAT_DRIFT_METHOD/COMPAT_FIT_SAMPLE/COMPAT_RIDGE, TANDEM_TRAIN_STATIONARY_HEAD/COMPAT_DISTILL).
+VALIDATION_JSON = ROOT / "bench" / "results" / "compatibility_validation.json"
 # Every training runs exactly this many epochs (bounded by epochs, never by the clock: a wall-clock cap made the
 # figures depend on the machine's load). 3 (the platform trains 10) keeps the 11 trainings within ~10 CPU-minutes.
 EPOCHS = 3
@@ -82,7 +88,11 @@ def parse_args(argv=None):
         default=None,
         metavar="JSON",
         help="take the validation choices (projection, head + distillation) from an earlier --validation-only run "
-        "instead of training them again (its seeds and epochs are recorded)",
+        f"instead of training them again (its seeds and epochs are recorded); default {VALIDATION_JSON.name} when "
+        "it exists, the run whose choices the platform's defaults follow",
+    )
+    ap.add_argument(
+        "--revalidate", action="store_true", help="train the validation choices again here (--val-seeds)"
     )
     ap.add_argument("--out", default=str(RESULTS_JSON))
     ap.add_argument("--no-docs", action="store_true")
@@ -107,8 +117,13 @@ def run_offline(args) -> dict:
     }
     out["n_validation"] = int(len(val.test_resume))
     # 1. on validation: the projection, and whether the head and distillation are on by default
-    if args.validation_from:
-        out["validation"] = _stored_validation(Path(args.validation_from), out["n_validation"])
+    stored = args.validation_from or (
+        VALIDATION_JSON
+        if VALIDATION_JSON.exists() and not (args.validation_only or args.revalidate or args.quick)
+        else None
+    )
+    if stored:
+        out["validation"] = _stored_validation(Path(stored), out["n_validation"])
     else:
         out["validation"] = _validate(args, val, base, cache)
     method = out["validation"]["chosen_method"]
