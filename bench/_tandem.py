@@ -35,6 +35,12 @@ TANDEM_ROWS: dict[str, tuple[str, dict]] = {
     "tandem-memory": ("Tandem: full network, memory selection", {**_FULL, "selection": "memory"}),
     # co-teaching also cleans the inputs: the pairs both views suspect leave the graph and the histories
     "tandem-cleanedges": ("Tandem: full network, suspected edges cleaned", {**_FULL, "clean_edges": True}),
+    # diagnostics: the truth (moved views) names the suspects, used in the losses only / also for the edges
+    "tandem-knownsel": ("Tandem: known-noise selection (diagnostic)", {**_FULL, "selection": "known"}),
+    "tandem-knownedges": (
+        "Tandem: known-noise selection and edges (diagnostic)",
+        {**_FULL, "selection": "known", "clean_edges": True},
+    ),
 }
 ORACLE = "tandem-oracle"
 NO_SHORT = "tandem-noshort"
@@ -46,6 +52,8 @@ REAL_ONLY = (
     "tandem-batch",
     "tandem-memory",
     "tandem-cleanedges",
+    "tandem-knownsel",
+    "tandem-knownedges",
 )
 SHORT_VIEW_SECONDS = 5.0
 # last-epoch figures of the selection against the known noise (ml/network/coteaching.py), kept per fit

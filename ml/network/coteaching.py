@@ -275,7 +275,13 @@ class SelectionMemory:
         take the pairs both views suspect out of the graph and the histories); the figures of that choice."""
         if epoch + 1 < config.warmup_epochs:
             return {}
-        self.choose(tau)
+        if config.selection == "known":  # diagnostic (bench only): the truth names the suspects
+            if clean is None:
+                raise ValueError('selection="known" needs clean_mask_fn (the truth)')
+            for v in self.VIEWS:
+                self.suspect[v][:] = self.positive & ~clean
+        else:
+            self.choose(tau)
         out = self.figures(clean) if clean is not None else {}
         if config.clean_edges:
             out.update(self.drop_edges(pairs, graph, history, clean))
