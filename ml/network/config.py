@@ -33,6 +33,7 @@ class TrainConfig:
     # against 55% of all: a label-side measure, no test case read) and dropping clean edges makes their
     # neighbours look noisy in turn.
     clean_edges: bool = False
+    clean_edges_min_jobs: int = 1  # resumes with fewer positive pairs keep every edge (memory selection)
     # how the views pick what the other learns from: "batch" (small loss within each batch, per class, Han et
     # al.) or "memory" (each view's running rank of every observed positive among uniform negatives, over epochs;
     # ml/network/coteaching.py SelectionMemory; every sampled negative kept); memory_decay weighs the past epochs.
