@@ -52,6 +52,10 @@ TANDEM_ROWS: dict[str, tuple[str, dict]] = {
         "Tandem: full network, suspected edges cleaned (>= 3 jobs), noise estimate from the bottom 10%",
         {**_FULL, "clean_edges": True, "clean_edges_min_jobs": 3, "noise_quantile": 0.1},
     ),
+    "tandem-cleanedges3-decay": (
+        "Tandem: full network, suspected edges cleaned (>= 3 jobs), memory_decay 0.8",
+        {**_FULL, "clean_edges": True, "clean_edges_min_jobs": 3, "memory_decay": 0.8},
+    ),
     # diagnostics: the truth (moved views) names the suspects, used in the losses only / also for the edges
     "tandem-knownsel": ("Tandem: known-noise selection (diagnostic)", {**_FULL, "selection": "known"}),
     "tandem-knownedges": (
@@ -75,6 +79,7 @@ REAL_ONLY = (
     "tandem-cleanedges5",
     "tandem-q10",
     "tandem-cleanedges3-q10",
+    "tandem-cleanedges3-decay",
 )
 SHORT_VIEW_SECONDS = 5.0
 # last-epoch figures of the selection against the known noise (ml/network/coteaching.py), kept per fit
