@@ -35,6 +35,33 @@ TANDEM_ROWS: dict[str, tuple[str, dict]] = {
     "tandem-memory": ("Tandem: full network, memory selection", {**_FULL, "selection": "memory"}),
     # co-teaching also cleans the inputs: the pairs both views suspect leave the graph and the histories
     "tandem-cleanedges": ("Tandem: full network, suspected edges cleaned", {**_FULL, "clean_edges": True}),
+    "tandem-cleanedges3": (
+        "Tandem: full network, suspected edges cleaned (resumes with >= 3 jobs)",
+        {**_FULL, "clean_edges": True, "clean_edges_min_jobs": 3},
+    ),
+    "tandem-cleanedges5": (
+        "Tandem: full network, suspected edges cleaned (resumes with >= 5 jobs)",
+        {**_FULL, "clean_edges": True, "clean_edges_min_jobs": 5},
+    ),
+    # forget rate from the bottom 10% of the ranks (TrainConfig.noise_quantile; less of the views' own errors)
+    "tandem-q10": (
+        "Tandem: full network, noise estimate from the bottom 10%",
+        {**_FULL, "noise_quantile": 0.1},
+    ),
+    "tandem-cleanedges3-q10": (
+        "Tandem: full network, suspected edges cleaned (>= 3 jobs), noise estimate from the bottom 10%",
+        {**_FULL, "clean_edges": True, "clean_edges_min_jobs": 3, "noise_quantile": 0.1},
+    ),
+    "tandem-cleanedges3-decay": (
+        "Tandem: full network, suspected edges cleaned (>= 3 jobs), memory_decay 0.8",
+        {**_FULL, "clean_edges": True, "clean_edges_min_jobs": 3, "memory_decay": 0.8},
+    ),
+    # diagnostics: the truth (moved views) names the suspects, used in the losses only / also for the edges
+    "tandem-knownsel": ("Tandem: known-noise selection (diagnostic)", {**_FULL, "selection": "known"}),
+    "tandem-knownedges": (
+        "Tandem: known-noise selection and edges (diagnostic)",
+        {**_FULL, "selection": "known", "clean_edges": True},
+    ),
 }
 ORACLE = "tandem-oracle"
 NO_SHORT = "tandem-noshort"
@@ -46,6 +73,13 @@ REAL_ONLY = (
     "tandem-batch",
     "tandem-memory",
     "tandem-cleanedges",
+    "tandem-knownsel",
+    "tandem-knownedges",
+    "tandem-cleanedges3",
+    "tandem-cleanedges5",
+    "tandem-q10",
+    "tandem-cleanedges3-q10",
+    "tandem-cleanedges3-decay",
 )
 SHORT_VIEW_SECONDS = 5.0
 # last-epoch figures of the selection against the known noise (ml/network/coteaching.py), kept per fit

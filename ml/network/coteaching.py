@@ -275,15 +275,27 @@ class SelectionMemory:
         take the pairs both views suspect out of the graph and the histories); the figures of that choice."""
         if epoch + 1 < config.warmup_epochs:
             return {}
-        self.choose(tau)
+        if config.selection == "known":  # diagnostic (bench only): the truth names the suspects
+            if clean is None:
+                raise ValueError('selection="known" needs clean_mask_fn (the truth)')
+            for v in self.VIEWS:
+                self.suspect[v][:] = self.positive & ~clean
+        else:
+            self.choose(tau)
         out = self.figures(clean) if clean is not None else {}
         if config.clean_edges:
-            out.update(self.drop_edges(pairs, graph, history, clean))
+            out.update(self.drop_edges(pairs, graph, history, clean, config.clean_edges_min_jobs))
         return out
 
-    def drop_edges(self, pairs: LabelledPairs, graph, history, clean: np.ndarray | None) -> dict:
-        """Pairs both views suspect leave the relation graph and the history features (for the next epoch)."""
+    def drop_edges(
+        self, pairs: LabelledPairs, graph, history, clean: np.ndarray | None, min_jobs: int = 1
+    ) -> dict:
+        """Pairs both views suspect leave the relation graph and the history features (for the next epoch),
+        except those of resumes with fewer than ``min_jobs`` positive pairs (too little history to judge by)."""
         drop = np.flatnonzero(self.suspect["text"] & self.suspect["relation"])
+        if min_jobs > 1 and len(drop):
+            n_jobs = np.bincount(pairs.resume[pairs.label > 0.5], minlength=int(pairs.resume.max()) + 1)
+            drop = drop[n_jobs[pairs.resume[drop]] >= min_jobs]
         if graph is not None:
             graph.mask_interactions(pairs.job[drop], pairs.resume[drop])
         if history is not None:

@@ -169,7 +169,7 @@ class EpochRunner:
         both = views.text is not None and views.relation is not None
         self.memory = (
             SelectionMemory(len(pairs.job), config.memory_decay)
-            if self.coteach and config.selection == "memory"
+            if self.coteach and config.selection in ("memory", "known")
             else None
         )
         # without co-teaching, the noise figures are still recorded when the truth is known (nothing changes)

@@ -57,3 +57,34 @@ def test_memory_selection_drops_noisier_positives_than_it_keeps(synthetic, hashi
     assert last["detect_auc_mean"] > 0.6
     # the pairs kept for the views' losses are cleaner than the batches
     assert last["clean_kept_fraction"] > last["batch_clean_fraction"]
+
+
+class _Masked:
+    """Records what drop_edges takes out (stands in for the relation graph and the history features)."""
+
+    def __init__(self):
+        self.pairs: set[tuple[int, int]] = set()
+
+    def mask_interactions(self, job, resume):
+        self.pairs = set(zip(job.tolist(), resume.tolist(), strict=True))
+
+    mask_edges = mask_interactions
+
+
+def test_edge_cleaning_spares_resumes_with_little_history():
+    from ml.network.sampling import LabelledPairs
+
+    # resume 0 has one job, resume 1 has four: both views suspect one pair of each
+    job, resume = np.array([0, 1, 2, 3, 4]), np.array([0, 1, 1, 1, 1])
+    ones = np.ones(5, np.float32)
+    pairs = LabelledPairs(job, resume, ones, ones, np.zeros(5, np.int64))
+    mem = SelectionMemory(5, decay=0.5)
+    for v in SelectionMemory.VIEWS:
+        mem.update(v, np.arange(5), np.array([0.1, 0.05, 0.9, 0.8, 0.7]))
+    mem.choose(tau=0.4)
+    graph, hist = _Masked(), _Masked()
+    assert mem.drop_edges(pairs, graph, hist, None)["edges_dropped"] == 2
+    assert graph.pairs == hist.pairs == {(0, 0), (1, 1)}
+    # with min_jobs=3 the one-job resume keeps its only edge
+    assert mem.drop_edges(pairs, graph, hist, None, min_jobs=3)["edges_dropped"] == 1
+    assert graph.pairs == hist.pairs == {(1, 1)}
