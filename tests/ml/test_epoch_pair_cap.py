@@ -53,7 +53,9 @@ def test_training_with_a_cap_selects_among_every_observed_pair(synthetic, hashin
     cap = len(pairs.job) // 4
     model = train(
         synthetic.data,
-        TrainConfig(epochs=5, seed=0, selection="memory", warmup_epochs=2, forget_rate=0.2, epoch_pair_cap=cap),
+        TrainConfig(
+            epochs=5, seed=0, selection="memory", warmup_epochs=2, forget_rate=0.2, epoch_pair_cap=cap
+        ),
         cache=EmbeddingCache(hashing_encoder),
         clean_mask_fn=synthetic.clean_mask_fn,
     )
