@@ -11,6 +11,9 @@ evaluated and promoted) is built once in its own PostgreSQL database; then fresh
 * warm rerank: the same stage once the process has seen those resumes (uncached rankings, Redis cleared).
 * cached `/candidates/` and a bare authenticated DRF endpoint (`/api/auth/me/`), interleaved request by
   request, so their ratio is measured side by side.
+
+With ``baseline`` (a git ref), the same measurement also runs on a copy of that commit's tree (``git archive``),
+against the same database, in the same run: the before and after of a change side by side.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -112,7 +116,7 @@ def prepare(var_dir: Path, *, resumes: int, jobs: int, interactions: int) -> dic
 class _Server:
     """A fresh `manage.py runserver` (single-threaded, no reloader) on a free local port."""
 
-    def __init__(self, env: dict, token: str):
+    def __init__(self, env: dict, token: str, root: Path = ROOT):
         with socket.socket() as probe:  # a port nothing listens on now
             probe.bind(("127.0.0.1", 0))
             port = probe.getsockname()[1]
@@ -120,14 +124,14 @@ class _Server:
         self.proc = subprocess.Popen(
             [
                 sys.executable,
-                str(ROOT / "manage.py"),
+                str(root / "manage.py"),
                 "runserver",
                 f"127.0.0.1:{port}",
                 "--noreload",
                 "--nothreading",
             ],
             env=env,
-            cwd=ROOT,
+            cwd=root,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -161,13 +165,14 @@ def _flush_rankings(env: dict) -> None:
     subprocess.run(["redis-cli", "-u", env["REDIS_URL"], "FLUSHDB"], capture_output=True, check=True)
 
 
-def measure(var_dir: Path, state: dict, *, cold_runs: int = 5) -> dict:
+def measure(var_dir: Path, state: dict, *, cold_runs: int = 5, root: Path = ROOT) -> dict:
+    """The figures of one code tree (`root`: this checkout, or a baseline copy)."""
     env = _env(var_dir)
     jobs, token = state["jobs"], state["token"]
     cold_stage, cold_request, first_request = [], [], []
     for r in range(cold_runs):
         _flush_rankings(env)
-        server = _Server(env, token)
+        server = _Server(env, token, root)
         try:
             dt, _ = server.get(f"/api/resumes/{state['resume_ids'][r % len(state['resume_ids'])]}/jobs/?k=20")
             first_request.append(dt)
@@ -178,7 +183,7 @@ def measure(var_dir: Path, state: dict, *, cold_runs: int = 5) -> dict:
             reranked = body["retrieval"]["reranked"]
         finally:
             server.close()
-    server = _Server(env, token)
+    server = _Server(env, token, root)
     try:
         targets = jobs[cold_runs : cold_runs + 40]
         for j in targets:  # every candidate these jobs rank is now in the process's section cache
@@ -221,7 +226,20 @@ def measure(var_dir: Path, state: dict, *, cold_runs: int = 5) -> dict:
     }
 
 
-def bench_api_model(*, resumes: int = 600, jobs: int = 200, interactions: int = 3000) -> dict:
+def _baseline_tree(ref: str) -> tuple[Path, str]:
+    """A plain copy of `ref`'s tree (no git metadata touched) and its commit."""
+    sha = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", ref], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    tree = Path(tempfile.mkdtemp(prefix="tandem-baseline-"))
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", sha], capture_output=True, check=True)
+    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive.stdout, check=True)
+    return tree, sha
+
+
+def bench_api_model(
+    *, resumes: int = 600, jobs: int = 200, interactions: int = 3000, baseline: str | None = None
+) -> dict:
     var_dir = Path(os.environ.get("BENCH_MODEL_VAR_DIR", "/tmp/tandem_bench_serving_model"))
     print(f"\n== API with the demo's trained model ({_load()})", flush=True)
     state = prepare(var_dir, resumes=resumes, jobs=jobs, interactions=interactions)
@@ -231,6 +249,13 @@ def bench_api_model(*, resumes: int = 600, jobs: int = 200, interactions: int = 
         f"   demo ready in {state['setup_s']} s: model {state['active']}, {state['resumes']} resumes",
         flush=True,
     )
+    before = None
+    if baseline:
+        tree, sha = _baseline_tree(baseline)
+        before = {"ref": baseline, "commit": sha, **measure(var_dir, state, root=tree)}
+        print(f"   baseline {baseline} ({sha[:12]}): {json.dumps(before, indent=1)}", flush=True)
     out = measure(var_dir, state)
+    if before is not None:
+        out["baseline"] = before
     print(f"   {json.dumps(out, indent=1)}", flush=True)
     return out

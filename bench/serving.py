@@ -633,6 +633,10 @@ def _api_model_lines(a: dict) -> list[str]:
         "| what | p50 ms | p95 ms | n |",
         "|---|---:|---:|---:|",
     ]
+    b = a.get("baseline") or {}
+    if b:
+        lines[-2] += f" before: {b['ref']} p50 ms | before p95 ms |"
+        lines[-1] += "---:|---:|"
     for label, key in [
         (
             "rerank stage, first request of a fresh process (section vectors from PostgreSQL)",
@@ -645,7 +649,16 @@ def _api_model_lines(a: dict) -> list[str]:
         ("bare authenticated endpoint /api/auth/me/, interleaved with the cached ones", "bare_me"),
     ]:
         v = a[key]
-        lines.append(f"| {label} | {v['p50_ms']} | {v['p95_ms']} | {v['n']} |")
+        row = f"| {label} | {v['p50_ms']} | {v['p95_ms']} | {v['n']} |"
+        if b:
+            row += f" {b[key]['p50_ms']} | {b[key]['p95_ms']} |"
+        lines.append(row)
+    if b:
+        lines += [
+            "",
+            f"Before = the same measurement, in the same run, on a copy of `{b['ref']}` ({b['commit'][:12]}; "
+            f"{b['reranked']} reranked; cached p95 / bare p95 = {b['cached_to_bare_p95']}; {b['load']}).",
+        ]
     lines += [
         "",
         f"Cached p95 / bare p95 = {a['cached_to_bare_p95']}. The demo's data (`manage.py demo`: sample data, "
@@ -656,7 +669,7 @@ def _api_model_lines(a: dict) -> list[str]:
     return lines
 
 
-def main() -> None:
+def _args() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="10000,100000,1000000")
     ap.add_argument("--queries", type=int, default=300)
@@ -677,9 +690,18 @@ def main() -> None:
         action="store_true",
         help="also /candidates with the demo's trained model (own database)",
     )
+    ap.add_argument(
+        "--api-model-baseline",
+        metavar="REF",
+        help="with --api-model: also measure a copy of this git ref's tree in the same run (before/after)",
+    )
     ap.add_argument("--api-resumes", type=int, default=100_000)
     ap.add_argument("--note", action="append", default=[])
-    args = ap.parse_args()
+    return ap.parse_args()
+
+
+def main() -> None:
+    args = _args()
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -715,7 +737,7 @@ def main() -> None:
     if args.api_model:
         from bench._serving_model_api import bench_api_model
 
-        res["api_model"] = bench_api_model()
+        res["api_model"] = bench_api_model(baseline=args.api_model_baseline)
     if args.note:
         res["notes"] = args.note
     res["machine"]["end"] = load()

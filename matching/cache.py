@@ -1,9 +1,10 @@
 """Redis cache of ranked matches, per (model, endpoint, document, user scope, query parameters).
 
 Keys: ``tandem:match:<namespace>:<endpoint>:<object id>:<scope>:<params digest>``; the served answers
-(matching.ranking) use namespace ``a`` and store, beside the body, the fingerprint it was computed under (active
-version and artifact, encoder, the anchor's content hash and newest interaction), checked on every read;
-``invalidate_all`` also deletes the old entries explicitly (on activation).
+(matching.ranking) use namespace ``a`` and store, beside the response body already rendered to JSON bytes, the
+fingerprint it was computed under (active version and artifact, encoder, the anchor's content hash and newest
+interaction), checked on every read before the bytes are served; ``invalidate_all`` also deletes the old
+entries explicitly (on activation).
 
 Invalidation by document: storing an entry also adds its key to a reference set of every document
 in it (``tandem:matchref:job:<id>``, ``tandem:matchref:resume:<id>``: the query document and each
@@ -50,17 +51,22 @@ def make_key(model_tag: str, endpoint: str, object_id: int, scope: str, params: 
     return f"{PREFIX}{model_tag}:{endpoint}:{object_id}:{scope}:{digest}"
 
 
-def get(key: str) -> dict | None:
+def get_raw(key: str) -> bytes | None:
+    """The stored bytes under `key`, undecoded (a served answer is sent as stored)."""
     if not enabled():
         return None
     r = client.get()
     if r is None:
         return None
     try:
-        raw = r.get(key)
+        return r.get(key)
     except Exception as exc:
         client.failed("get", exc)
         return None
+
+
+def get(key: str) -> dict | None:
+    raw = get_raw(key)
     if raw is None:
         return None
     try:
@@ -70,7 +76,12 @@ def get(key: str) -> dict | None:
 
 
 def put(key: str, value: dict, refs: Iterable[tuple[str, int]]) -> bool:
-    """Store `value` and index `key` under every referenced document ((kind, id) pairs)."""
+    """Store `value` (as JSON) and index `key` under every referenced document ((kind, id) pairs)."""
+    return put_raw(key, json.dumps(value, separators=(",", ":")).encode("utf-8"), refs)
+
+
+def put_raw(key: str, value: bytes, refs: Iterable[tuple[str, int]]) -> bool:
+    """Store `value` as is and index `key` under every referenced document ((kind, id) pairs)."""
     if not enabled():
         return False
     r = client.get()
@@ -79,7 +90,7 @@ def put(key: str, value: dict, refs: Iterable[tuple[str, int]]) -> bool:
     seconds = ttl()
     try:
         pipe = r.pipeline(transaction=False)
-        pipe.set(key, json.dumps(value, separators=(",", ":")), ex=seconds)
+        pipe.set(key, value, ex=seconds)
         for kind, oid in set(refs):
             ref = f"{REF_PREFIX}{kind}:{oid}"
             pipe.sadd(ref, key)

@@ -5,10 +5,15 @@ in the Redis cache (key: endpoint, document, the caller's scope, the query) and 
 (the caller may rank this document; the cached answer's fingerprint is current; its documents still exist); on
 a miss rank it (``matching.retrieval``: nearest neighbours, then the active model's rerank), explain each result
 (matched and missing skills, best sections), add the rows' fields, store it, and return the response body.
+
+A cached answer is stored already rendered (the exact JSON bytes the API sends, ``"cached": true``) behind a
+one-line header (its fingerprint, its result ids, whom it was shaped for): a hit checks the header against the
+probe and hands the bytes over without decoding or rendering them again.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -16,7 +21,7 @@ from dataclasses import dataclass
 
 from django.db.models import Model
 
-from matching import cache, documents, selectors
+from matching import cache, documents, rendering, selectors
 from matching.encoders import current_encoder
 from matching.filters import Filters
 from matching.integrity import guard_candidates, spare_rows
@@ -32,32 +37,44 @@ from recruiting.models import Job, Resume
 log = logging.getLogger(__name__)
 
 
-def candidates_answer(*, user, job_id: int, k: int = 20, filters: Filters | None = None) -> dict | None:
-    """The ranked-candidates response body for job `job_id`, among the resumes `user` sees; None when `user`
+@dataclass(frozen=True)
+class Answer:
+    """A ranked answer: `body` when computed now; `rendered` (the JSON bytes of the body with ``"cached": true``,
+    as `matching.rendering` writes them) when it came from the cache."""
+
+    body: dict | None = None
+    rendered: bytes | None = None
+
+    def as_body(self) -> dict:
+        return self.body if self.body is not None else json.loads(self.rendered)
+
+
+def candidates_answer(*, user, job_id: int, k: int = 20, filters: Filters | None = None) -> Answer | None:
+    """The ranked-candidates answer for job `job_id`, among the resumes `user` sees; None when `user`
     may not rank this job's candidates (recruiters of the job's organization only)."""
     return _answer(_CANDIDATES, user=user, anchor_id=job_id, k=k, filters=filters or Filters())
 
 
-def jobs_answer(*, user, resume_id: int, k: int = 20, filters: Filters | None = None) -> dict | None:
-    """The ranked-jobs response body for resume `resume_id`, among the open jobs `user` sees; None when `user`
+def jobs_answer(*, user, resume_id: int, k: int = 20, filters: Filters | None = None) -> Answer | None:
+    """The ranked-jobs answer for resume `resume_id`, among the open jobs `user` sees; None when `user`
     may not rank jobs for this resume (its candidate, or a recruiter who sees it)."""
     return _answer(_JOBS, user=user, anchor_id=resume_id, k=k, filters=filters or Filters())
 
 
 def ranked_candidates(*, job: Job, user, k: int = 20, filters: Filters | None = None) -> dict:
-    """`candidates_answer` for a job the caller already checked `user` may rank."""
-    body = candidates_answer(user=user, job_id=job.pk, k=k, filters=filters)
-    if body is None:
+    """`candidates_answer`'s body for a job the caller already checked `user` may rank."""
+    answer = candidates_answer(user=user, job_id=job.pk, k=k, filters=filters)
+    if answer is None:
         raise LookupError(f"job {job.pk} is not rankable by this user")
-    return body
+    return answer.as_body()
 
 
 def ranked_jobs(*, resume: Resume, user, k: int = 20, filters: Filters | None = None) -> dict:
-    """`jobs_answer` for a resume the caller already checked `user` may rank jobs for."""
-    body = jobs_answer(user=user, resume_id=resume.pk, k=k, filters=filters)
-    if body is None:
+    """`jobs_answer`'s body for a resume the caller already checked `user` may rank jobs for."""
+    answer = jobs_answer(user=user, resume_id=resume.pk, k=k, filters=filters)
+    if answer is None:
         raise LookupError(f"resume {resume.pk} is not rankable by this user")
-    return body
+    return answer.as_body()
 
 
 def _compute_candidates(
@@ -124,16 +141,17 @@ _JOBS = _Endpoint(
 )
 
 
-def _answer(ep: _Endpoint, *, user, anchor_id: int, k: int, filters: Filters) -> dict | None:
+def _answer(ep: _Endpoint, *, user, anchor_id: int, k: int, filters: Filters) -> Answer | None:
     """A cached answer is served only when its fingerprint (active version and artifact, encoder, the anchor's
     content hash and newest interaction) matches what one probe query reads now and every document it names
     still exists: a change whose invalidation Redis missed (a reject, an erasure, an activation) is never
-    served stale. A hit costs one Redis read and one query."""
+    served stale. A hit costs one Redis read and one query, and no JSON decoding of the body."""
     t0 = time.perf_counter()
     encoder = current_encoder()
     key = cache.make_key("a", ep.name, anchor_id, selectors.cache_scope(user), {"k": k, **filters.as_key()})
-    entry = cache.get(key)
-    ids = _cached_ids(entry, ep.id_field)
+    raw = cache.get_raw(key)
+    header, rendered = _split_entry(raw)
+    ids = header.get("ids", [])
     probe = selectors.answer_probe(
         ep.anchors(user),
         anchor_id,
@@ -144,25 +162,62 @@ def _answer(ep: _Endpoint, *, user, anchor_id: int, k: int, filters: Filters) ->
     if probe is None:
         return None
     fingerprint = probe.fingerprint(encoder.version)
-    if entry is not None:
-        if entry.get("fp") == fingerprint and probe.alive == len(set(ids)):
-            return {**entry["body"], "cached": True}
+    staff = _is_staff(user)
+    if raw is not None:
+        fresh = header.get("fp") == fingerprint and header.get("staff") == staff
+        if fresh and rendered and probe.alive == len(set(ids)):
+            return Answer(rendered=rendered)
         cache.delete(key)
     anchor = ep.load().filter(pk=anchor_id).first()
     if anchor is None:  # erased since the probe
         return None
     am = selectors.active_model()
     body, refs = ep.compute(anchor, user, k, filters, am, encoder)
+    body = for_viewer(body, staff=staff)
     if (am.version.pk if am.model is not None else None) == probe.active_id:  # ranked by what the probe named
-        cache.put(key, {"fp": fingerprint, "body": body}, refs)
+        cache.put_raw(key, _entry(fingerprint, body, ep.id_field, staff), refs)
     log.debug("%s %s=%s %.1f ms", ep.name, ep.id_field, anchor_id, (time.perf_counter() - t0) * 1000)
-    return body
+    return Answer(body=body)
 
 
-def _cached_ids(entry: dict | None, id_field: str) -> list[int]:
-    if not isinstance(entry, dict) or not isinstance(entry.get("body"), dict):
-        return []
-    return [r[id_field] for r in entry["body"].get("results", []) if isinstance(r.get(id_field), int)]
+PLATFORM_WIDE_FIELDS = ("indexed", "generation", "pending_embeddings")
+
+
+def _is_staff(user) -> bool:
+    return bool(user.is_staff or user.is_superuser)
+
+
+def for_viewer(body: dict, *, staff: bool) -> dict:
+    """Platform-wide counts (the whole index, every organization's pending work) only for staff."""
+    if staff:
+        return body
+    retrieval = {**body.get("retrieval", {}), **dict.fromkeys(PLATFORM_WIDE_FIELDS)}
+    return {**body, "retrieval": retrieval}
+
+
+def _entry(fingerprint: list, body: dict, id_field: str, staff: bool) -> bytes:
+    """Header line (fingerprint, result ids, staff or not) + the body rendered as a hit serves it. Compact JSON
+    holds no raw newline, so the first newline ends the header."""
+    ids = [r[id_field] for r in body.get("results", [])]
+    header = json.dumps({"fp": fingerprint, "ids": ids, "staff": staff}, separators=(",", ":"))
+    return header.encode("utf-8") + b"\n" + rendering.render({**body, "cached": True})
+
+
+def _split_entry(raw: bytes | None) -> tuple[dict, bytes]:
+    """(header, rendered body) of a stored entry; ({}, b"") for none or one that does not parse (an older
+    format: treated as a miss and replaced)."""
+    if raw is None:
+        return {}, b""
+    head, sep, rendered = raw.partition(b"\n")
+    try:
+        header = json.loads(head) if sep else None
+    except ValueError:
+        header = None
+    if not isinstance(header, dict) or not isinstance(header.get("ids"), list):
+        return {}, b""
+    if not all(isinstance(i, int) for i in header["ids"]):
+        return {}, b""
+    return header, rendered
 
 
 # --------------------------------------------------------------------------------------- body

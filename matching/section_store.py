@@ -8,6 +8,7 @@ zero-shot vector, and the reranker loads the ones its section cache lacks in one
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import numpy as np
@@ -67,13 +68,19 @@ def store_sections(
     return len(rows)
 
 
+@functools.lru_cache(maxsize=100_000)
+def _section_keys(doc: JobDoc | ResumeDoc) -> tuple[str, ...]:
+    """The text hashes of a document's non-empty sections, once per document content: a warm ranking checks
+    the same 200 resumes for job after job (hashing their texts again was a sixth of a warm rerank)."""
+    return tuple(text_hash(t) for t in section_texts(doc) if t and t.strip())
+
+
 def prime_cache(cache: EmbeddingCache, kind: str, docs: Sequence[tuple[int, JobDoc | ResumeDoc]]) -> int:
     """Put into ``cache`` the stored section vectors of the (document id, doc) pairs whose section texts it
     lacks. Rows for older content are skipped by their text hashes. Returns the sections added."""
     wanted: dict[int, set[str]] = {}
     for pk, doc in docs:
-        keys = [text_hash(t) for t in section_texts(doc) if t and t.strip()]
-        lacking = cache.missing(keys)
+        lacking = cache.missing(_section_keys(doc))
         if lacking:
             wanted[pk] = set(lacking)
     if not wanted:

@@ -31,6 +31,16 @@ RESUME_SECTIONS = ("headline", "skills", "experience", "education", "summary")
 PEER_SECTIONS: dict[str, str] = {"title": "headline", "skills": "skills", "description": "experience"}
 
 
+def _full_text(doc: JobDoc | ResumeDoc) -> str:
+    """The non-empty sections joined, built once per document object: serving reads it for every ranking a
+    document is in (tf-idf, section texts), and the same string object keeps its hash for the row caches."""
+    text = doc.__dict__.get("_full_text")
+    if text is None:
+        text = "\n".join(v for v in doc.sections().values() if v)
+        object.__setattr__(doc, "_full_text", text)  # not a field: equality, hashing and repr ignore it
+    return text
+
+
 @dataclass(frozen=True)
 class JobDoc:
     id: str
@@ -51,7 +61,7 @@ class JobDoc:
         }
 
     def full_text(self) -> str:
-        return "\n".join(v for v in self.sections().values() if v)
+        return _full_text(self)
 
 
 @dataclass(frozen=True)
@@ -75,7 +85,7 @@ class ResumeDoc:
         }
 
     def full_text(self) -> str:
-        return "\n".join(v for v in self.sections().values() if v)
+        return _full_text(self)
 
 
 @dataclass(frozen=True)

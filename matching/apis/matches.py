@@ -11,14 +11,14 @@ the caller sees. Every answer names the model that ranked it: ``"v<version>"`` o
 
 from __future__ import annotations
 
-from django.http import Http404
+from django.http import Http404, HttpResponse, HttpResponseBase
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.throttling import ScoringThrottle
-from matching import pair_scores, ranking, selectors
+from matching import pair_scores, ranking, rendering, selectors
 from matching.filters import EXCLUDE_KINDS, SENIORITIES, Filters
 from recruiting.apis.resumes import IntegrityFlagSerializer
 
@@ -207,15 +207,17 @@ _MATCH_PARAMS = [
 
 
 # --------------------------------------------------------------------------------------- views
-PLATFORM_WIDE_FIELDS = ("indexed", "generation", "pending_embeddings")
-
-
-def _for_viewer(body: dict, user) -> dict:
-    """Platform-wide counts (the whole index, every organization's pending work) only for staff."""
-    if user.is_staff or user.is_superuser:
-        return body
-    retrieval = {**body.get("retrieval", {}), **dict.fromkeys(PLATFORM_WIDE_FIELDS)}
-    return {**body, "retrieval": retrieval}
+def _respond(request, answer: ranking.Answer | None) -> HttpResponseBase:
+    """A cached answer is sent as the JSON bytes it was stored as, when the client negotiated plain JSON (the
+    bytes are what rendering the body would give); any other format (the browsable API, ``indent=``) renders
+    the body as usual."""
+    if answer is None:
+        raise Http404
+    if answer.rendered is not None and rendering.renders_as_stored(
+        request.accepted_renderer, request.accepted_media_type
+    ):
+        return HttpResponse(answer.rendered, content_type=rendering.MEDIA_TYPE)
+    return Response(answer.as_body())
 
 
 class JobCandidatesApi(APIView):
@@ -229,10 +231,9 @@ class JobCandidatesApi(APIView):
     )
     def get(self, request, pk: int):
         k, filters = _parse_query_or_404(request, lambda: selectors.job_for_candidates(request.user, pk))
-        body = ranking.candidates_answer(user=request.user, job_id=pk, k=k, filters=filters)
-        if body is None:
-            raise Http404
-        return Response(_for_viewer(body, request.user))
+        return _respond(
+            request, ranking.candidates_answer(user=request.user, job_id=pk, k=k, filters=filters)
+        )
 
 
 class ResumeJobsApi(APIView):
@@ -246,10 +247,7 @@ class ResumeJobsApi(APIView):
     )
     def get(self, request, pk: int):
         k, filters = _parse_query_or_404(request, lambda: selectors.resume_for_jobs(request.user, pk))
-        body = ranking.jobs_answer(user=request.user, resume_id=pk, k=k, filters=filters)
-        if body is None:
-            raise Http404
-        return Response(_for_viewer(body, request.user))
+        return _respond(request, ranking.jobs_answer(user=request.user, resume_id=pk, k=k, filters=filters))
 
 
 class MatchScoreApi(APIView):

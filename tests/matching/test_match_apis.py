@@ -330,6 +330,59 @@ def test_a_cached_answer_costs_one_query_beyond_authentication(world, django_ass
     assert c.get(url + "?k=0").status_code == 400
 
 
+def test_a_hit_sends_the_bytes_the_miss_stored(world, monkeypatch):
+    """The hit is the miss's response byte for byte but for `cached`, with the same content type and headers, and
+    nothing renders it again (the JSON renderer is broken for the hit)."""
+    import json
+
+    from rest_framework.renderers import JSONRenderer
+
+    job, c = world["job"], world["recruiter"]
+    url = f"/api/jobs/{job.pk}/candidates/?k=5"
+    miss = c.get(url)
+    assert miss.status_code == 200 and miss.json()["cached"] is False
+
+    def no_rendering(*args, **kwargs):
+        raise AssertionError("a hit was rendered again")
+
+    monkeypatch.setattr(JSONRenderer, "render", no_rendering)
+    hit = c.get(url)
+    monkeypatch.undo()
+    assert hit.status_code == 200
+    assert hit.content == miss.content.replace(b'"cached":false', b'"cached":true', 1)
+    assert hit["Content-Type"] == miss["Content-Type"] == "application/json"
+    same = {h for h in miss.headers if h.lower() != "content-length"}
+    assert {h: miss[h] for h in same} == {h: hit[h] for h in same} and set(hit.headers) == set(miss.headers)
+    assert JSONRenderer().render(json.loads(hit.content)) == hit.content  # what rendering again would give
+
+
+def test_a_hit_for_another_format_is_rendered_as_usual(world):
+    """Only plain JSON is sent as stored: the browsable API and indented JSON render the cached body."""
+    job, c = world["job"], world["recruiter"]
+    url = f"/api/jobs/{job.pk}/candidates/?k=5"
+    compact = c.get(url).json()
+    html = c.get(url, HTTP_ACCEPT="text/html")
+    assert html.status_code == 200 and html["Content-Type"].startswith("text/html")
+    assert b"&quot;cached&quot;: true" in html.content
+    indented = c.get(url, HTTP_ACCEPT="application/json; indent=2")
+    assert indented.status_code == 200 and b'\n  "job": ' in indented.content
+    assert indented.json() == {**compact, "cached": True}
+
+
+def test_platform_wide_counts_for_staff_only_cached_or_not(world):
+    """The stored answer is shaped for its user: a recruiter made staff since gets the counts at once."""
+    job, c, user = world["job"], world["recruiter"], world["recruiter_user"]
+    url = f"/api/jobs/{job.pk}/candidates/"
+    for cached in (False, True):
+        body = c.get(url).json()
+        assert body["cached"] is cached and body["retrieval"]["indexed"] is None
+    user.is_staff = True
+    user.save(update_fields=["is_staff"])
+    body = c.get(url).json()
+    assert body["cached"] is False and body["retrieval"]["indexed"] > 0
+    assert c.get(url).json() == {**body, "cached": True}
+
+
 def test_answers_uncached_when_redis_is_down(world, settings, caplog):
     settings.MATCH_CACHE_URL = "redis://127.0.0.1:6390/0"  # nothing listens there
     cache.client.reset()
