@@ -359,9 +359,8 @@ TRAINING_CONFIG = {
 # bench/results/compatibility_validation.json): with them a new version's query over the old index is compatible
 # (AC = 1, new/old above old/old on NDCG@10 and Recall@50) on every seed, 68-88% of the re-index NDCG@10 gain
 # recovered; without them it is not on any seed (new/old NDCG@10 below old/old). Their price there: new/new
-# first-stage NDCG@10 7.7% lower on average (+18.4%, +0.0%, +4.7% per seed; the limit is 1%).
-# TANDEM_TRAIN_STATIONARY_HEAD=0 and COMPAT_DISTILL=0 turn them off. tests/bench/test_compat_defaults.py keeps
-# these defaults equal to that file's choices.
+# first-stage NDCG@10 7.7% lower on average (+18.4%, +0.0%, +4.7% per seed; the limit is 1%). Off:
+# TANDEM_TRAIN_STATIONARY_HEAD=0, COMPAT_DISTILL=0. tests/bench/test_compat_defaults.py pins them to that file.
 TRAINING_CONFIG.setdefault("stationary_head", env_bool("TANDEM_TRAIN_STATIONARY_HEAD", True))
 TRAINING_TASK_MAX_RETRIES = env_int("TRAINING_TASK_MAX_RETRIES", 3)
 # Section-embedding cache for training (local file per machine; speeds up nightly retrains).
