@@ -11,6 +11,7 @@ resource.getrusage(RUSAGE_SELF).ru_maxrss, which only shows growth above the pro
 from __future__ import annotations
 
 import resource
+import sys
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -67,3 +68,25 @@ def measure():
             m.seconds = time.perf_counter() - t0
             m.cpu_seconds = time.process_time() - c0
             m.peak_mb = max(0.0, (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - start_kb) / 1024.0)
+
+
+def trace_memory_highs(step_mb: int, *, every_s: float = 0.05, depth: int = 8) -> None:
+    """Diagnostic (``--trace-memory``): a daemon thread prints the calling thread's innermost stack frames each time
+    the resident set passes its last printed high by ``step_mb`` MB, so a run names the code behind its peak."""
+    import threading
+    import traceback
+
+    main_id = threading.get_ident()
+
+    def watch() -> None:
+        high = 0
+        while True:
+            rss_mb = (_status_kb("VmRSS") or 0) // 1024
+            if rss_mb >= high + step_mb:
+                high = rss_mb
+                frames = traceback.extract_stack(sys._current_frames().get(main_id))[-depth:]
+                where = "\n".join(f"    {f.filename}:{f.lineno} {f.name}" for f in frames)
+                print(f"[memory] RSS {rss_mb} MB at {time.strftime('%X')}\n{where}", flush=True)
+            time.sleep(every_s)
+
+    threading.Thread(target=watch, name="trace-memory", daemon=True).start()

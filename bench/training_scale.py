@@ -51,7 +51,7 @@ os.environ.setdefault("TRAINING_EMBEDDING_CACHE", "")
 os.environ.setdefault("TRAINING_PROGRESS_INTERVAL", "10")
 os.environ.setdefault("OMP_NUM_THREADS", "2")
 
-from bench._measure import _reset_peak, _status_kb  # noqa: E402
+from bench._measure import _reset_peak, _status_kb, trace_memory_highs  # noqa: E402
 from bench._results_doc import write_section  # noqa: E402
 from bench._speed_verdicts import training_scale_verdicts  # noqa: E402
 
@@ -539,6 +539,13 @@ def main() -> None:
     parser.add_argument(
         "--config", action="append", default=[], help="a TrainConfig override as key=JSON value (repeatable)"
     )
+    parser.add_argument(
+        "--trace-memory",
+        type=int,
+        default=0,
+        metavar="MB",
+        help="diagnostic: print the stack each time the resident set grows this many MB past its last print",
+    )
     parser.add_argument("--load-only", type=float, default=None, help=argparse.SUPPRESS)  # _load_in_child
     args = parser.parse_args()
 
@@ -553,6 +560,8 @@ def main() -> None:
     if args.load_only is not None:
         _load_only(args.load_only)
         return
+    if args.trace_memory:
+        trace_memory_highs(args.trace_memory)
     results = []
     for scale in (float(s) for s in args.scales.split(",")):
         config = {k: json.loads(v) for k, v in (c.split("=", 1) for c in args.config)}

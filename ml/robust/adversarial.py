@@ -45,12 +45,28 @@ class AdversarialSet:
         )
 
 
-def mismatched_jobs(job_whole: np.ndarray, resume_whole: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Per resume, a random job among the half of all jobs least similar to it (whole-document cosine)."""
-    sims = resume_whole @ job_whole.T
+def mismatched_jobs(
+    job_whole: np.ndarray,
+    resume_whole: np.ndarray,
+    rng: np.random.Generator,
+    *,
+    only: np.ndarray | None = None,
+    rows: int = 1024,
+) -> np.ndarray:
+    """Per resume, a random job among the half of all jobs least similar to it (whole-document cosine); with
+    ``only`` (resume indices), for those resumes alone (the others get -1) after the same draws from ``rng``.
+
+    Chunks of ``rows`` resumes: the whole (resumes x jobs) similarity matrix and its argpartition held ~12 GB at
+    100k resumes x 10k jobs (bench/training_scale.py), for a calibration that reads 120 of them."""
     half = max(1, job_whole.shape[0] // 2)
-    low = np.argpartition(sims, half - 1, axis=1)[:, :half]
-    return low[np.arange(len(resume_whole)), rng.integers(0, half, size=len(resume_whole))]
+    pick = rng.integers(0, half, size=len(resume_whole))
+    todo = np.arange(len(resume_whole)) if only is None else np.asarray(only, np.int64)
+    out = np.full(len(resume_whole), -1, np.int64)
+    for a in range(0, len(todo), rows):
+        r = todo[a : a + rows]
+        low = np.argpartition(resume_whole[r] @ job_whole.T, half - 1, axis=1)[:, :half]
+        out[r] = low[np.arange(len(r)), pick[r]]
+    return out
 
 
 def text_adversarial(

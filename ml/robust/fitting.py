@@ -53,7 +53,7 @@ def fit_calibration(
     sample = rng.permutation(usable)[: config.calibration_resumes]
     n_val = max(2, int(VALIDATION_SHARE * len(sample)))
     val, fit = sample[:n_val], sample[n_val:]
-    targets = mismatched_jobs(ej[:, -1], er[:, -1], rng)
+    targets = mismatched_jobs(ej[:, -1], er[:, -1], rng, only=sample)
     if report:
         report("attacks", {"resumes": len(sample)})
     text_fit = text_adversarial(data.jobs, data.resumes, fit, targets[fit], er, cache, rng)

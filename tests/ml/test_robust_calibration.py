@@ -152,3 +152,21 @@ def test_calibrated_rows_do_not_depend_on_their_batch():
     for _ in range(20):
         pick = rng.permutation(75)[: rng.integers(1, 75)]
         np.testing.assert_array_equal(head.calibrate(x[pick]), whole[pick])
+
+
+def test_mismatched_jobs_in_chunks_and_for_a_subset_draw_the_same_targets():
+    """The calibration asks for its sampled resumes only (the whole resumes x jobs matrix held ~12 GB at 1M
+    interactions); the targets must be those the whole computation gives, in the least-similar half."""
+    rng = np.random.default_rng(3)
+    jobs = rng.standard_normal((40, 8)).astype(np.float32)
+    resumes = rng.standard_normal((300, 8)).astype(np.float32)
+    whole = mismatched_jobs(jobs, resumes, np.random.default_rng(5), rows=10_000)
+    chunked = mismatched_jobs(jobs, resumes, np.random.default_rng(5), rows=7)
+    only = np.array([3, 150, 299, 0])
+    subset = mismatched_jobs(jobs, resumes, np.random.default_rng(5), only=only, rows=3)
+    np.testing.assert_array_equal(whole, chunked)
+    np.testing.assert_array_equal(subset[only], whole[only])
+    assert (np.delete(subset, only) == -1).all()
+    sims = resumes @ jobs.T
+    median = np.median(sims, axis=1)
+    assert (sims[np.arange(len(resumes)), whole] <= median).all()
