@@ -1,5 +1,5 @@
 """Where a training epoch's time goes at a scale, without the database: per-batch cost of the relation view's
-two training paths side by side in one process, and the history-feature chunk budgets.
+two training paths side by side in one process, and the history features in three cell block sizes.
 
     .venv/bin/python bench/training_probe.py --scale 1 --batches 15 --feature-pairs 30000
 
@@ -7,7 +7,7 @@ The synthetic platform of bench/training_scale.py (10k jobs, 100k resumes, 1M in
 random unit section vectors; TrainConfig defaults; history heads off for the batch timings (they time the views).
 Prints RSS after each build step, the refresh of the historical states (3 folds), the median batch with
 historical states and with L-hop subgraphs (two interleaved rounds, the same batches), and ``pair_features`` on a
-random subset of one epoch's pairs with training's and serving's chunk budgets. A probe, not a verdict: timings
+random subset of one epoch's pairs with three cell block sizes. A probe, not a verdict: timings
 are the machine's at the time (record its load)."""
 
 from __future__ import annotations
@@ -43,7 +43,6 @@ def main() -> None:
     from ml.data.splits import time_split
     from ml.data.synthetic import make_synthetic
     from ml.embedding import EmbeddingCache
-    from ml.features import TRAINING_MAX_CELLS
     from ml.network import TrainConfig
     from ml.network import trainer as T
     from ml.network.epochs import EpochRunner
@@ -104,7 +103,7 @@ def main() -> None:
     for historical, ts in times.items():
         print(f"historical={historical}: median batch {1000 * np.median(ts):.0f} ms", flush=True)
     sel = np.sort(rng.permutation(len(ep.pairs.job))[: args.feature_pairs])
-    for cells in (TRAINING_MAX_CELLS, 4_000_000):
+    for cells in (2048, 8192, 32768):
         t = time.perf_counter()
         p = ep.pairs
         history.pair_features(

@@ -16,8 +16,8 @@ job degree likewise leaves fold f out. Serving (fold None) uses every training e
 training get an empty history (resume) or degree 0 (job); the job side needs only its text. Interactions
 newer than the model replace those parts per document (``FreshHistory``, built in ``ml/network/fresh.py``).
 
-Everything is vectorised numpy/scipy: pairs are grouped by (resume, fold) query, and each chunk of queries costs
-a few dense (jobs x history jobs) kernel matrices reduced per query with ``np.maximum.reduceat``.
+Everything is vectorised numpy/scipy: pairs are grouped by (resume, fold) query, each pair's kernels are computed
+on its own (job, history job) cells only, and reduced per pair with ``np.maximum.reduceat``.
 """
 
 from __future__ import annotations
@@ -39,13 +39,10 @@ FEATURE_NAMES = (
     "own_tfidf", "own_place", "own_state", "query_tfidf", "log_history", "has_history", "log_degree",
 )  # fmt: skip
 N_HISTORY_FEATURES = len(FEATURE_NAMES)
-# ``pair_features``' chunk budget for training's epoch pairs. A chunk computes every (distinct job x history job)
-# cell of its queries, so the cells per query grow with the chunk: with 4M cells a chunk held ~200 queries at 10k
-# jobs (~20k cells a query, ~100 useful) against ~400 at 1k jobs (the job count caps the rows), i.e. twice the work
-# per query for 10x the data. 250k keeps chunks small at every scale (the per-chunk overhead still amortised):
-# 1.8x faster on an epoch's pairs at 1/10 of bench/training_scale.py's platform; the features equal to float
-# rounding.
-TRAINING_MAX_CELLS = 250_000
+# ``pair_features`` computes its kernel cells (pair x history job) in blocks of this many: the per-cell gathers of
+# MiniLM rows stay ~25 MB, and on an epoch's pairs at 1/10 of bench/training_scale.py's platform 8k cells a block
+# ran 2.4 s against 2.8 s at 32k and 3.2 s at 128k (the earlier chunks of whole query blocks: 20 s).
+CELLS_PER_BLOCK = 8192
 _N_KERNELS = 6
 
 
@@ -212,7 +209,7 @@ class HistoryFeatures:
         pr: np.ndarray,
         fold: np.ndarray | None = None,
         *,
-        max_cells: int = 4_000_000,
+        max_cells: int = CELLS_PER_BLOCK,
         fresh: FreshHistory | None = None,
     ) -> np.ndarray:
         """(m, N_HISTORY_FEATURES) float32 for pairs (pj into ``jobs``, pr into ``resume_docs``). ``fold``: per
@@ -278,66 +275,61 @@ class HistoryFeatures:
         return _Queries(q_inv, q_r, hj, hptr, n_hist)
 
     def _history_kernels(self, jobs, pj, res: _ResumeSide, q: _Queries, max_cells: int, out) -> None:
-        """Kernel features in chunks of queries; per chunk the distinct jobs of its pairs x its history jobs,
-        at most about ``max_cells`` of them."""
-        n_q = len(q.resume)
-        n_jobs = len(jobs.company)
-        order = np.argsort(q.inverse, kind="stable")
-        qstart = np.searchsorted(q.inverse[order], np.arange(n_q + 1))
-        hptr = q.hptr
-        q0 = 0
-        while q0 < n_q:
-            q1 = q0 + 1
-            while q1 < n_q:
-                n_uj = min(qstart[q1 + 1] - qstart[q0], n_jobs)
-                if n_uj * max(1, hptr[q1 + 1] - hptr[q0]) > max_cells:
-                    break
-                q1 += 1
-            sel = order[qstart[q0] : qstart[q1]]
-            self._chunk(jobs, pj[sel], q.inverse[sel] - q0, sel, q.resume[q0:q1], res.tfidf,
-                        q.history_jobs[hptr[q0] : hptr[q1]], hptr[q0 : q1 + 1] - hptr[q0], self.jobs, out)  # fmt: skip
-            q0 = q1
+        """The text features (own text, BM25-like query), then the kernel features per (pair, history job) cell,
+        in blocks of about ``max_cells`` cells. Only the cells a pair reads are computed: the earlier chunks of
+        queries computed every (distinct job x history job) cell of a chunk, ~30x more at 1/10 of
+        bench/training_scale.py's platform, and most of an epoch's feature time."""
+        self._text_features(jobs, pj, res, q, out)
+        n_h = q.n_hist[q.inverse]  # cells per pair
+        cptr = np.zeros(len(pj) + 1, np.int64)
+        np.cumsum(n_h, out=cptr[1:])
+        p0 = 0
+        while p0 < len(pj):
+            p1 = max(p0 + 1, int(np.searchsorted(cptr, cptr[p0] + max_cells, side="right")) - 1)
+            self._cells(jobs, pj, q, np.arange(p0, min(p1, len(pj))), n_h, out)
+            p0 = p1
 
-    def _chunk(self, jobs, pj, pq, sel, q_r, own_tf, hj, hptr, H, out):
-        uj, j_inv = np.unique(pj, return_inverse=True)
-        nq = len(q_r)
-        # own text and the BM25-like query (own text + history texts)
-        own = own_tf[q_r]
+    def _text_features(self, jobs, pj, res: _ResumeSide, q: _Queries, out) -> None:
+        """TF-IDF cosine of each pair's job with the resume's own text and with the query "own text + history
+        jobs' texts" (what BM25 sees)."""
+        nq = len(q.resume)
+        hq = np.repeat(np.arange(nq), q.n_hist)
         qm = sp.csr_matrix(
-            (np.ones(len(hj), np.float32), (np.repeat(np.arange(nq), np.diff(hptr)), np.arange(len(hj)))),
-            shape=(nq, len(hj)),
+            (np.ones(len(hq), np.float32), (hq, np.arange(len(hq)))), shape=(nq, len(q.history_jobs))
         )
-        query = _l2_rows(own + qm @ H.tfidf[hj]) if len(hj) else own
-        jt = jobs.tfidf[uj]
-        out[sel, 12] = np.asarray((jt @ own.T).toarray())[j_inv, pq]
-        out[sel, 15] = np.asarray((jt @ query.T).toarray())[j_inv, pq]
-        if len(hj) == 0:
+        own = res.tfidf[q.resume]
+        query = _l2_rows(own + qm @ self.jobs.tfidf[q.history_jobs]) if len(hq) else own
+        out[:, 12] = _row_dots(jobs.tfidf, pj, res.tfidf, res.inverse)
+        out[:, 15] = _row_dots(jobs.tfidf, pj, query, q.inverse)
+
+    def _cells(self, jobs, pj, q: _Queries, pairs: np.ndarray, n_h: np.ndarray, out) -> None:
+        """Max and mean of each kernel over the history jobs of each of ``pairs`` (with a history)."""
+        pairs = pairs[n_h[pairs] > 0]
+        if len(pairs) == 0:
             return
-        # kernels (n_uj, n_hist); then max/mean per query via reduceat over its history columns
+        cnt = n_h[pairs]
+        starts = np.zeros(len(pairs), np.int64)
+        np.cumsum(cnt[:-1], out=starts[1:])
+        cell_pair = np.repeat(np.arange(len(pairs)), cnt)
+        offset = np.arange(int(cnt.sum())) - starts[cell_pair]
+        ch = q.history_jobs[q.hptr[q.inverse[pairs]][cell_pair] + offset]  # stored history job per cell
+        cj = pj[pairs][cell_pair]  # the pair's job per cell
+        H = self.jobs
         kernels = [
-            jobs.whole[uj] @ H.whole[hj].T,
-            jobs.title[uj] @ H.title[hj].T,
-            np.asarray((jt @ H.tfidf[hj].T).toarray(), np.float32),
+            np.einsum("ij,ij->i", jobs.whole[cj], H.whole[ch]),
+            np.einsum("ij,ij->i", jobs.title[cj], H.title[ch]),
+            _row_dots(jobs.tfidf, cj, H.tfidf, ch),
         ]
         for a, b in (
-            (jobs.company[uj], H.company[hj]),
-            (jobs.place[uj], H.place[hj]),
-            (jobs.state[uj], H.state[hj]),
+            (jobs.company[cj], H.company[ch]),
+            (jobs.place[cj], H.place[ch]),
+            (jobs.state[cj], H.state[ch]),
         ):
-            kernels.append(((a[:, None] == b[None, :]) & (a[:, None] >= 0)).astype(np.float32))
-        nonempty = np.flatnonzero(np.diff(hptr) > 0)
-        starts = hptr[nonempty]
-        cnt = np.diff(hptr)[nonempty].astype(np.float32)
-        pos_of_q = np.full(nq, -1, np.int64)
-        pos_of_q[nonempty] = np.arange(len(nonempty))
-        pk = pos_of_q[pq]
-        ok = pk >= 0
+            kernels.append(((a == b) & (a >= 0)).astype(np.float32))
         for k, K in enumerate(kernels):
-            mx = np.maximum.reduceat(K, starts, axis=1)
-            mean = np.add.reduceat(K, starts, axis=1) / cnt
             col = 2 * k  # FEATURE_NAMES: (max, mean) per kernel in this order
-            out[sel[ok], col] = mx[j_inv[ok], pk[ok]]
-            out[sel[ok], col + 1] = mean[j_inv[ok], pk[ok]]
+            out[pairs, col] = np.maximum.reduceat(K, starts)
+            out[pairs, col + 1] = np.add.reduceat(K, starts) / cnt
 
     # ------------------------------------------------------------------ (de)serialisation
     def to_state(self) -> dict:
@@ -374,6 +366,16 @@ class HistoryFeatures:
         h.ptr = np.zeros(len(h.resume_index) + 1, np.int64)
         np.cumsum(np.bincount(h.edge_res, minlength=len(h.resume_index)), out=h.ptr[1:])
         return h
+
+
+def _row_dots(a: sp.csr_matrix, ia: np.ndarray, b: sp.csr_matrix, ib: np.ndarray) -> np.ndarray:
+    """``a[ia[k]] . b[ib[k]]`` for every k (float32), each distinct (row, row) pair computed once."""
+    if len(ia) == 0:
+        return np.zeros(0, np.float32)
+    key = np.asarray(ia, np.int64) * b.shape[0] + np.asarray(ib, np.int64)
+    uk, inv = np.unique(key, return_inverse=True)
+    dots = a[uk // b.shape[0]].multiply(b[uk % b.shape[0]]).sum(axis=1)
+    return np.asarray(dots, np.float32).ravel()[inv]
 
 
 class HistoryHead(nn.Module):

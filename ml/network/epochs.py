@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..compat.terms import CompatTerms
-from ..features import TRAINING_MAX_CELLS, HistoryFeatures, HistoryHead
+from ..features import HistoryFeatures, HistoryHead
 from ..relation.graph import RelationGraph
 from ..relation.model import RelationView
 from ..relation.schema import JOB, RESUME
@@ -250,9 +250,7 @@ class EpochRunner:
         hf = None
         if views.heads:
             hist = views.history
-            hf_np = hist.pair_features(
-                hist.jobs, data.resumes, pairs.job, pairs.resume, pairs.fold, max_cells=TRAINING_MAX_CELLS
-            )
+            hf_np = hist.pair_features(hist.jobs, data.resumes, pairs.job, pairs.resume, pairs.fold)
             if epoch == 0:
                 for h in views.heads.values():
                     h.set_stats(hf_np)

@@ -119,3 +119,44 @@ def test_tfidf_rows_are_the_same_from_the_row_cache():
     assert len(tf._rows) == len(set(texts))
     np.testing.assert_array_equal(first, again)
     assert np.allclose(np.linalg.norm(first[[0, 3]], axis=1), 1.0) and not first[1].any()
+
+
+def _reference_features(h, job: int, resume_doc, stored_res: int, fold: int) -> dict[str, float]:
+    """One pair's history kernels from their definitions, a Python loop over its history jobs."""
+    J = h.jobs
+    a, b = h.ptr[stored_res], h.ptr[stored_res + 1]
+    hist = [int(j) for j, f in zip(h.edge_job[a:b], h.edge_fold[a:b], strict=True) if fold < 0 or f != fold]
+    tf = J.tfidf.toarray()
+    own = h.tfidf.transform([resume_doc.full_text()]).toarray()[0]
+    query = own + sum((tf[k] for k in hist), np.zeros_like(own))
+    query = query / np.linalg.norm(query) if np.linalg.norm(query) > 0 else query
+    out = {"own_tfidf": float(tf[job] @ own), "query_tfidf": float(tf[job] @ query)}
+    kernels = {
+        "cos_whole": [float(J.whole[job] @ J.whole[k]) for k in hist],
+        "cos_title": [float(J.title[job] @ J.title[k]) for k in hist],
+        "tfidf": [float(tf[job] @ tf[k]) for k in hist],
+        "company": [float(J.company[job] >= 0 and J.company[job] == J.company[k]) for k in hist],
+        "place": [float(J.place[job] >= 0 and J.place[job] == J.place[k]) for k in hist],
+        "state": [float(J.state[job] >= 0 and J.state[job] == J.state[k]) for k in hist],
+    }
+    for name, values in kernels.items():
+        first, second = ("any", "frac") if name in ("company", "place", "state") else ("max", "mean")
+        out[f"{name}_{first}"] = max(values) if values else 0.0
+        out[f"{name}_{second}"] = float(np.mean(values)) if values else 0.0
+    return out
+
+
+@pytest.mark.parametrize("block", [1, 3, 10**6])
+def test_pair_features_equal_their_definitions_in_any_block_size(world, block):
+    """Each pair's kernels are computed on its own (job, history job) cells, in blocks cut between pairs: every
+    block size gives what the definitions give, for training folds and for serving (fold -1)."""
+    h, data = world["h"], world["data"]
+    rng = np.random.default_rng(0)
+    pj = rng.integers(0, len(h.job_ids), 60)
+    pr = rng.integers(0, len(data.resumes), 60)
+    fold = rng.integers(-1, 3, 60)
+    got = h.pair_features(h.jobs, data.resumes, pj, pr, fold, max_cells=block)
+    for i in range(60):
+        want = _reference_features(h, int(pj[i]), data.resumes[pr[i]], int(pr[i]), int(fold[i]))
+        for name, value in want.items():
+            assert got[i, F[name]] == pytest.approx(value, abs=1e-5), (i, name)
