@@ -275,32 +275,35 @@ class HistoryFeatures:
         return _Queries(q_inv, q_r, hj, hptr, n_hist)
 
     def _history_kernels(self, jobs, pj, res: _ResumeSide, q: _Queries, max_cells: int, out) -> None:
-        """The text features (own text, BM25-like query), then the kernel features per (pair, history job) cell,
-        in blocks of about ``max_cells`` cells. Only the cells a pair reads are computed: the earlier chunks of
-        queries computed every (distinct job x history job) cell of a chunk, ~30x more at 1/10 of
-        bench/training_scale.py's platform, and most of an epoch's feature time."""
-        self._text_features(jobs, pj, res, q, out)
+        """The text features (own text, BM25-like query) and the kernel features per (pair, history job) cell, in
+        blocks of pairs of about ``max_cells`` cells (a pair without history counts one). Only the cells a pair
+        reads are computed: the earlier chunks of queries computed every (distinct job x history job) cell of a
+        chunk, ~30x more at 1/10 of bench/training_scale.py's platform, and most of an epoch's feature time."""
         n_h = q.n_hist[q.inverse]  # cells per pair
         cptr = np.zeros(len(pj) + 1, np.int64)
-        np.cumsum(n_h, out=cptr[1:])
+        np.cumsum(n_h + 1, out=cptr[1:])
         p0 = 0
         while p0 < len(pj):
             p1 = max(p0 + 1, int(np.searchsorted(cptr, cptr[p0] + max_cells, side="right")) - 1)
-            self._cells(jobs, pj, q, np.arange(p0, min(p1, len(pj))), n_h, out)
+            block = np.arange(p0, min(p1, len(pj)))
+            self._text_features(jobs, pj, res, q, block, out)
+            self._cells(jobs, pj, q, block, n_h, out)
             p0 = p1
 
-    def _text_features(self, jobs, pj, res: _ResumeSide, q: _Queries, out) -> None:
+    def _text_features(self, jobs, pj, res: _ResumeSide, q: _Queries, pairs: np.ndarray, out) -> None:
         """TF-IDF cosine of each pair's job with the resume's own text and with the query "own text + history
-        jobs' texts" (what BM25 sees)."""
-        nq = len(q.resume)
-        hq = np.repeat(np.arange(nq), q.n_hist)
+        jobs' texts" (what BM25 sees), for ``pairs``."""
+        uq, q_of_pair = np.unique(q.inverse[pairs], return_inverse=True)
+        cnt = q.n_hist[uq]
+        hist = q.history_jobs[_ranges(q.hptr[uq], cnt)]
         qm = sp.csr_matrix(
-            (np.ones(len(hq), np.float32), (hq, np.arange(len(hq)))), shape=(nq, len(q.history_jobs))
+            (np.ones(len(hist), np.float32), (np.repeat(np.arange(len(uq)), cnt), np.arange(len(hist)))),
+            shape=(len(uq), len(hist)),
         )
-        own = res.tfidf[q.resume]
-        query = _l2_rows(own + qm @ self.jobs.tfidf[q.history_jobs]) if len(hq) else own
-        out[:, 12] = _row_dots(jobs.tfidf, pj, res.tfidf, res.inverse)
-        out[:, 15] = _row_dots(jobs.tfidf, pj, query, q.inverse)
+        own = res.tfidf[q.resume[uq]]
+        query = _l2_rows(own + qm @ self.jobs.tfidf[hist]) if len(hist) else own
+        out[pairs, 12] = _row_dots(jobs.tfidf, pj[pairs], res.tfidf, res.inverse[pairs])
+        out[pairs, 15] = _row_dots(jobs.tfidf, pj[pairs], query, q_of_pair)
 
     def _cells(self, jobs, pj, q: _Queries, pairs: np.ndarray, n_h: np.ndarray, out) -> None:
         """Max and mean of each kernel over the history jobs of each of ``pairs`` (with a history)."""
@@ -310,10 +313,8 @@ class HistoryFeatures:
         cnt = n_h[pairs]
         starts = np.zeros(len(pairs), np.int64)
         np.cumsum(cnt[:-1], out=starts[1:])
-        cell_pair = np.repeat(np.arange(len(pairs)), cnt)
-        offset = np.arange(int(cnt.sum())) - starts[cell_pair]
-        ch = q.history_jobs[q.hptr[q.inverse[pairs]][cell_pair] + offset]  # stored history job per cell
-        cj = pj[pairs][cell_pair]  # the pair's job per cell
+        ch = q.history_jobs[_ranges(q.hptr[q.inverse[pairs]], cnt)]  # stored history job per cell
+        cj = np.repeat(pj[pairs], cnt)  # the pair's job per cell
         H = self.jobs
         kernels = [
             np.einsum("ij,ij->i", jobs.whole[cj], H.whole[ch]),
@@ -366,6 +367,14 @@ class HistoryFeatures:
         h.ptr = np.zeros(len(h.resume_index) + 1, np.int64)
         np.cumsum(np.bincount(h.edge_res, minlength=len(h.resume_index)), out=h.ptr[1:])
         return h
+
+
+def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """The concatenation of ``arange(s, s + c)`` for each (s, c)."""
+    counts = np.asarray(counts, np.int64)
+    first = np.zeros(len(counts), np.int64)
+    np.cumsum(counts[:-1], out=first[1:])
+    return np.repeat(np.asarray(starts, np.int64) - first, counts) + np.arange(int(counts.sum()))
 
 
 def _row_dots(a: sp.csr_matrix, ia: np.ndarray, b: sp.csr_matrix, ib: np.ndarray) -> np.ndarray:

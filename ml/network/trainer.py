@@ -112,13 +112,18 @@ def _train(
     model = _assemble_model(data, config, cache, inputs, views, log.history, epochs.stopped_early)
     if compat is not None:
         model.metrics["compat"] = compat.summary()
-    _calibrate(model, data, config, cache, log)  # before the evaluation: it measures the model that serves
+    _calibrate(model, data, config, cache, inputs, log)  # before the evaluation: it measures what serves
     _evaluate(model, data, config, inputs, epochs.taken, rng, log, t_start)
     return model
 
 
 def _calibrate(
-    model: MatchingModel, data: MatchingData, config: TrainConfig, cache, log: TrainingLog
+    model: MatchingModel,
+    data: MatchingData,
+    config: TrainConfig,
+    cache,
+    inputs: TrainingInputs,
+    log: TrainingLog,
 ) -> None:
     """The calibration head (ml/robust): trained after the views, on adversarial examples, with the views frozen.
     Its progress goes to the caller only (the model's history keeps its layout: epochs, then the evaluation);
@@ -129,7 +134,9 @@ def _calibrate(
         if log.progress is not None:
             log.progress(TrainProgress("calibrate", epochs_run, config.epochs))
 
-    model.metrics["calibration"] = fit_calibration(model, data, config, cache, report)
+    model.metrics["calibration"] = fit_calibration(
+        model, data, config, cache, report, sections=(inputs.job_sections, inputs.resume_sections)
+    )
 
 
 def _encode(

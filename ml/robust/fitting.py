@@ -37,18 +37,21 @@ def fit_calibration(
     config,
     cache: EmbeddingCache,
     report: Callable[[str, dict], None] | None = None,
+    *,
+    sections: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> dict:
     """Train ``config.calibration``'s head on adversarial examples of a sample of the training resumes, set it on
     ``model``, and return the validation figures (median score gain under the text attacks before and after,
-    median absolute change of clean scores). A model without a text view, or data without resumes, gets none."""
+    median absolute change of clean scores). A model without a text view, or data without resumes, gets none.
+    ``sections``: the documents' ``embed_sections`` rows (jobs, resumes) when the caller holds them already
+    (training does: a second copy of every resume's sections was ~0.8 GB at 100k resumes)."""
     objective = config.calibration
     if objective not in OBJECTIVES:
         raise ValueError(f"calibration must be one of {OBJECTIVES}, not {objective!r}")
     if objective == "none" or model.text_view is None or len(data.resumes) < 10 or len(data.jobs) < 4:
         return {"objective": "none"}
     rng = np.random.default_rng(config.seed + 7)
-    ej = embed_sections(data.jobs, cache)
-    er = embed_sections(data.resumes, cache)
+    ej, er = sections or (embed_sections(data.jobs, cache), embed_sections(data.resumes, cache))
     usable = np.flatnonzero(np.abs(er[:, -1]).sum(1) > 0)
     sample = rng.permutation(usable)[: config.calibration_resumes]
     n_val = max(2, int(VALIDATION_SHARE * len(sample)))
