@@ -378,12 +378,17 @@ def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
 
 
 def _row_dots(a: sp.csr_matrix, ia: np.ndarray, b: sp.csr_matrix, ib: np.ndarray) -> np.ndarray:
-    """``a[ia[k]] . b[ib[k]]`` for every k (float32), each distinct (row, row) pair computed once."""
+    """``a[ia[k]] . b[ib[k]]`` for every k (float32), each distinct (row, row) pair computed once. Rows are
+    put in column order first, so a row's dot sums in one order whatever order its terms were stored in (the
+    document cache's rows keep theirs): the same bits on the cached and the uncached path."""
     if len(ia) == 0:
         return np.zeros(0, np.float32)
     key = np.asarray(ia, np.int64) * b.shape[0] + np.asarray(ib, np.int64)
     uk, inv = np.unique(key, return_inverse=True)
-    dots = a[uk // b.shape[0]].multiply(b[uk % b.shape[0]]).sum(axis=1)
+    left, right = a[uk // b.shape[0]], b[uk % b.shape[0]]
+    left.sort_indices()
+    right.sort_indices()
+    dots = left.multiply(right).sum(axis=1)
     return np.asarray(dots, np.float32).ravel()[inv]
 
 

@@ -78,6 +78,9 @@ def pair_similarity_features(
     Pairs are grouped by resume; per group of resumes one matrix product of every section of the group's jobs
     with every section of its resumes gives all section cosines, and the features are read out of it. Scoring
     all candidates of a ranking (millions of pairs over a few thousand documents) was dominated by the gathers.
+    A group's product has at most about ``max_cells`` cells (its distinct jobs, bounded by its pairs, times its
+    resumes, times sections squared): scattered pairs (an evaluation's 40k random ones at 100k resumes) made
+    one group of every resume and a product of ~10 GB when only the pairs were bounded.
     """
     pj = np.asarray(pj, np.int64)
     pr = np.asarray(pr, np.int64)
@@ -92,7 +95,7 @@ def pair_similarity_features(
     g0 = 0
     while g0 < len(ur):
         g1 = g0 + 1
-        while g1 < len(ur) and (bounds[g1 + 1] - bounds[g0]) * s * s <= max_cells:
+        while g1 < len(ur) and min(bounds[g1 + 1] - bounds[g0], len(ej)) * (g1 + 1 - g0) * s * s <= max_cells:
             g1 += 1
         sel = order[bounds[g0] : bounds[g1]]
         uj, a = np.unique(pj[sel], return_inverse=True)

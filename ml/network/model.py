@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 from collections.abc import Sequence
@@ -111,6 +112,7 @@ class MatchingModel:
         self._graph_states: list[torch.Tensor] | None = None
         # per-document representations across calls (bounded LRU; replace it to resize, DocCache(0) turns it off)
         self.doc_cache = DocCache()
+        self._towers64: dict[bool, torch.nn.Module] = {}  # float64 copies of the text towers (_tower_rows)
         for m in (text_view, relation_view, mix, *self.history_heads.values()):
             if m is not None:
                 m.eval()
@@ -193,14 +195,25 @@ class MatchingModel:
             e = embed_sections(batch, self.cache) if is_job else self.resume_sections(batch)
             if tower is None:
                 return e, None
-            with torch.no_grad():
-                return e, tower(torch.from_numpy(e))[0]
+            return e, self._tower_rows(is_job, e)
 
         job_side = self.history.job_side if side else None
         n_terms = len(self.history.tfidf.idf) if side else 0
         d = self.doc_cache.reprs(docs, base, job_side, n_terms)
         r = self._relation_vectors(docs, d.sections[:, -1], fresh) if self.relation_view is not None else None
         return torch.from_numpy(d.sections), d.tower, r, d.side
+
+    def _tower_rows(self, is_job: bool, e: np.ndarray) -> torch.Tensor:
+        """The text tower's output per document, the same bits whatever the batch around it: computed in float64
+        and rounded to float32. In float32, MKL's sgemm on AVX-512 takes other kernels for a single row and for
+        a batch's tail rows, so a document ranked alone and the same one among 32 differed in the last bit and
+        the document cache's rows differed from an uncached call's."""
+        towers = self._towers64
+        if is_job not in towers:
+            tower = self.text_view.job_tower if is_job else self.text_view.resume_tower
+            towers[is_job] = copy.deepcopy(tower).double().eval()
+        with torch.no_grad():
+            return towers[is_job](torch.from_numpy(e).double())[0].float()
 
     def _fresh(self, interactions: Events) -> FreshInteractions | None:
         """The events applied at serving time, without an indiscriminate applier's own signals (as in training:
@@ -231,6 +244,13 @@ class MatchingModel:
         nan = np.full(m, np.nan, dtype=np.float32)
         if m == 0:
             return PairScores(nan.copy(), nan.copy(), nan.copy())
+        # only the documents the pairs name, in their order: calibration scored 24 resumes' pairs against the
+        # whole platform's lists and built every one of 100k resumes' representations (~2 GB at 1M interactions)
+        used_jobs, pj = np.unique(pairs[:, 0], return_inverse=True)
+        used_resumes, pr = np.unique(pairs[:, 1], return_inverse=True)
+        jobs = [jobs[i] for i in used_jobs] if len(used_jobs) < len(jobs) else jobs
+        resumes = [resumes[i] for i in used_resumes] if len(used_resumes) < len(resumes) else resumes
+        pairs = np.stack([pj.reshape(-1), pr.reshape(-1)], 1)
         fresh = self._fresh(interactions)
         use_history = self.history is not None and bool(self.history_heads)
         ej, tj, rj, side = self._doc_reprs(jobs, True, fresh, side=use_history)
