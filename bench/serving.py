@@ -122,7 +122,10 @@ def ann_configs(n: int, kinds: tuple[str, ...] = ANN_KINDS) -> list[tuple[str, s
         cfgs.append(
             ("HNSW M=16 efC=40", "faiss", {**base, "kind": "hnsw", "hnsw_m": 16, "hnsw_ef_construction": 40})
         )
-    cfgs.append((f"IVF-SQ8 nlist={nlist}", "faiss", {**base, "kind": "ivf_sq8", "ivf_nlist": nlist}))
+    ivf = {**base, "kind": "ivf_sq8", "ivf_nlist": nlist}
+    cfgs.append((f"IVF-SQ8 nlist={nlist}", "faiss", {**ivf, "ivf_quantizer": "flat"}))
+    if n >= 100_000:  # the lists found through an HNSW graph of their centroids (ANN_IVF_QUANTIZER=hnsw)
+        cfgs.append((f"IVF-SQ8 nlist={nlist} HNSW quantizer", "faiss", {**ivf, "ivf_quantizer": "hnsw"}))
     wanted = {"exact (NumPy)": "exact", "FAISS flat": "flat"}
     return [c for c in cfgs if wanted.get(c[0], c[0].split()[0].split("-")[0].lower()) in kinds]
 
@@ -146,6 +149,8 @@ def _served(backend: str, params: dict, overrides: dict) -> bool:
 
     base = ann_params()
     if backend != "faiss" or params.get("kind") != base["kind"]:
+        return False
+    if base["kind"] == "ivf_sq8" and params.get("ivf_quantizer", "flat") != base["ivf_quantizer"]:
         return False
     key = {"ivf_sq8": "ivf_nprobe", "hnsw": "hnsw_ef_search"}.get(base["kind"])
     return key is None or overrides.get(key, params.get(key)) == base[key]

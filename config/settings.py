@@ -428,13 +428,12 @@ MATCH_HISTORY_K = env_int("MATCH_HISTORY_K", 200)
 # Documents per batch when a version's own retrieval space is written (matching.model_space).
 MODEL_SPACE_BATCH = env_int("MODEL_SPACE_BATCH", 512)
 MATCH_MAX_FETCH = env_int("MATCH_MAX_FETCH", 5000)  # widest stage-1 search when filters are selective
-MATCH_POOL_SCAN_MAX = env_int(
-    "MATCH_POOL_SCAN_MAX", 50_000
-)  # below this, a selective pool is scored directly
+MATCH_POOL_SCAN_MAX = env_int("MATCH_POOL_SCAN_MAX", 50_000)  # below: a selective pool is scored directly
 ANN_MIN_SIZE = env_int("ANN_MIN_SIZE", 20_000)  # exact NumPy search below, FAISS at and above
 ANN_FAISS_KIND = os.environ.get("ANN_FAISS_KIND", "ivf_sq8")  # ivf_sq8 | hnsw | flat
 ANN_IVF_NLIST = env_int("ANN_IVF_NLIST", 0)  # 0: 2 * sqrt(n)
 ANN_IVF_NPROBE = env_int("ANN_IVF_NPROBE", 8)  # more for a large k: engines.nprobe_for
+ANN_IVF_QUANTIZER = os.environ.get("ANN_IVF_QUANTIZER", "flat")  # flat | hnsw: how a query finds its lists
 ANN_HNSW_M = env_int("ANN_HNSW_M", 32)
 ANN_HNSW_EF_CONSTRUCTION = env_int("ANN_HNSW_EF_CONSTRUCTION", 80)
 ANN_HNSW_EF_SEARCH = env_int("ANN_HNSW_EF_SEARCH", 96)

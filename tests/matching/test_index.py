@@ -31,13 +31,15 @@ def index_storage(tmp_path, settings):
     loaded_indexes.clear()
 
 
-@pytest.fixture(params=["exact", "faiss-ivf_sq8", "faiss-hnsw"])
+@pytest.fixture(params=["exact", "faiss-ivf_sq8", "faiss-ivf_sq8+hnsw", "faiss-hnsw"])
 def backend(request, settings):
     """The same tests on both back-ends: ANN_MIN_SIZE=0 puts every index on FAISS (the default
-    IVF-SQ8, and HNSW)."""
+    IVF-SQ8, IVF-SQ8 finding its lists through an HNSW quantizer, and HNSW)."""
     backend, _, kind = request.param.partition("-")
+    kind, _, quantizer = kind.partition("+")
     settings.ANN_MIN_SIZE = 0 if backend == "faiss" else 10**9
     settings.ANN_FAISS_KIND = kind or "ivf_sq8"
+    settings.ANN_IVF_QUANTIZER = quantizer or "flat"
     return backend
 
 
