@@ -210,12 +210,18 @@ TRIED = (
     "mattered more than +0.0015 of mean); SmoothQuant (per-channel scales moved from activations into weights, "
     "maxima calibrated on the first half) on every projection (0.9866: the FFN's second MatMul, fed by GELU, gets "
     "worse), on the QKV and first FFN projections only (served, v3: 0.9956 / 0.9922; alpha 0.35 / 0.5 / 0.7 "
-    "tried, 0.5 had the best minimum); intra-op threads 1 and 2, spinning threads off (faster whenever another "
+    "tried, 0.5 had the best minimum on the first half); intra-op threads 1 and 2, spinning threads off (faster whenever another "
     "process holds a core), batches of 512 to 8,192 padded tokens (no difference beyond noise). One text per "
-    "batch lost agreement in v2 (activations are quantised per batch). The fp32 attention core (QK^T, softmax, "
-    "PV) is left as it is in float and is about half of the INT8 path's time on long texts (ORT profile, "
-    "validation texts), which caps the long-text gain. Not tried: a shorter maximum sequence length (changes "
-    "long texts' vectors). The float model stays the default (`TANDEM_ENCODER=minilm`)."
+    "batch lost agreement in v2 (activations are quantised per batch). Why long texts gain less: the attention "
+    "core (QK^T, softmax, PV over 256 tokens) has no INT8 kernel in onnxruntime and stays float; QAttention is "
+    "about half of the INT8 path's time on long validation texts (ORT profile, 1 thread), and in a one-op test "
+    "(8 x 256 tokens) the core took 40-50 ms beside 23-33 ms for the float QKV projection, with "
+    "MultiHeadAttention and the opset-23 Attention op no faster and torch's SDPA core (what sentence-"
+    "transformers runs) about as fast (34-42 ms): INT8 can only shrink the projections, layer norms and GELU "
+    "stay, so about 1.5-2x is what this recipe gets on 256-token texts. This CPU has no avx512_bf16 / AMX for "
+    "a cheaper core. A repeat of this benchmark (2026-11-30 23:11 UTC, load 1.3 then 3.2) gave short 2.86x, "
+    "long 1.54x, same agreement: the short-text figure sits at the 3x line, not clearly above it. Not tried: a shorter maximum sequence length (changes long texts' vectors). The float "
+    "model stays the default (`TANDEM_ENCODER=minilm`)."
 )
 
 
