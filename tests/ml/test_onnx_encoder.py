@@ -30,7 +30,7 @@ def test_int8_vectors_stay_close_to_the_float_encoder(int8, minilm):
     cos = (got * ref).sum(1)
     assert got.dtype == np.float32 and got.shape == ref.shape
     assert np.allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
-    assert cos.min() >= 0.97, cos  # INT8 weights move a vector a little, never to another meaning
+    assert cos.min() >= 0.98, cos  # INT8 moves a vector a little, never to another meaning
     # order of the batch does not change a vector (length-sorted batches are put back in place)
     again = int8.encode(TEXTS[::-1])[::-1]
     assert np.allclose(again, got, atol=1e-4)
@@ -62,15 +62,49 @@ def int8_model_dir() -> str:
     return minilm_model_dir()
 
 
-def test_export_is_fused_and_only_matmul_weights_are_int8(int8):
-    """The recipe chosen on the validation sample: fused attention and layer norms, INT8 MatMul weights, the
-    attention's input projection and the embeddings left in float."""
+def test_export_is_fused_smoothed_and_its_projections_int8(int8):
+    """The v3 recipe chosen on the validation sample: fused attention and layer norms, the 12 LayerNorm-fed
+    projections smoothed (a Mul on their branch), MatMul weights and the attention's QKV projection INT8, the
+    embeddings in float."""
     import onnx
 
     graph = onnx.load(int8.path).graph
     ops = [n.op_type for n in graph.node]
-    assert ops.count("Attention") == 6 and "EmbedLayerNormalization" in ops  # one per MiniLM layer
-    assert "QAttention" not in ops and not any(op.startswith("QEmbed") for op in ops)
+    assert ops.count("QAttention") == 6 and "Attention" not in ops  # one per MiniLM layer
+    assert "EmbedLayerNormalization" in ops and not any(op.startswith("QEmbed") for op in ops)
+    assert sum(n.name.startswith("Smooth_") for n in graph.node) == 12
     assert sum(op in ("MatMulInteger", "DynamicQuantizeMatMul") for op in ops) >= 12  # 2 FFN matmuls a layer
     int8_weights = {i.name for i in graph.initializer if i.data_type == onnx.TensorProto.INT8}
     assert int8_weights and not any("embeddings" in name for name in int8_weights)
+
+
+def test_the_shipped_calibration_is_the_v3_recipe_s():
+    from ml.onnx_smooth import load_calibration
+
+    maxima = load_calibration()  # raises when the file's digest is not the one v3 was built with
+    assert sorted(maxima) == sorted([f"qkv.{i}" for i in range(6)] + [f"ffn1.{i}" for i in range(6)])
+    assert all(v.shape == (384,) and (v > 0).all() for v in maxima.values())
+
+
+def test_smoothing_leaves_the_float_function_unchanged(tmp_path):
+    """Scaling an input channel down and the matching weight row up is exact in float arithmetic (up to rounding):
+    the smoothed float graph gives the fused graph's hidden states."""
+    import onnxruntime as ort
+
+    from ml.onnx_encoder import export_fused, model_feeds
+    from ml.onnx_smooth import load_calibration, smooth
+
+    fused = export_fused(int8_model_dir(), str(tmp_path))
+    smoothed = str(tmp_path / "smoothed.onnx")
+    assert smooth(fused, smoothed, load_calibration()) == 12
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(os.path.join(int8_model_dir(), "tokenizer.json"))
+    tok.no_padding()
+    tok.enable_truncation(max_length=256)
+    (_, feed), *_ = list(model_feeds(tok.encode_batch(TEXTS), 64))
+    a, b = (
+        ort.InferenceSession(p, providers=["CPUExecutionProvider"]).run(None, feed)[0]
+        for p in (fused, smoothed)
+    )
+    assert np.allclose(a, b, atol=1e-3), np.abs(a - b).max()
