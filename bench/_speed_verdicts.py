@@ -12,7 +12,7 @@ def _met(ok: bool) -> str:
 
 
 def serving_verdicts(res: dict) -> list[str]:
-    rerank, api, ann = res.get("rerank") or {}, res.get("api") or {}, res.get("ann") or []
+    rerank, ann = res.get("rerank") or {}, res.get("ann") or []
     served = (
         res.get("api_model") or {}
     )  # /candidates/ with a trained model active (bench/_serving_model_api.py)
@@ -41,12 +41,7 @@ def serving_verdicts(res: dict) -> list[str]:
         if cached is not None and bare
         else "GOAL cached /candidates/ p95 within 1.5x of a bare authenticated DRF endpoint: not measured: NOT MET"
     )
-    uncached = (api.get("uncached_warm") or {}).get("p95_ms")
-    n = api.get("resumes")
-    out.append(
-        f"GOAL uncached p95 <= 100 ms at 100k and at 1M resumes: {uncached} ms at {n} resumes, 1M not measured: "
-        "NOT MET"
-    )
+    out.append(_uncached_verdict(res.get("api") or []))
     served = [a for a in ann if a.get("n") == 1_000_000 and a.get("served")]
     row = served[0] if served else None
     out.append(
@@ -58,6 +53,17 @@ def serving_verdicts(res: dict) -> list[str]:
         "measured at 1M: NOT MET"
     )
     return out
+
+
+def _uncached_verdict(api: dict | list[dict]) -> str:
+    """Uncached /candidates/ (warm process) at 100k and at 1M resumes: met only when both were measured."""
+    runs = {a["resumes"]: a for a in ([api] if isinstance(api, dict) else api) if a}
+    p95 = {n: (runs.get(n, {}).get("uncached_warm") or {}).get("p95_ms") for n in (100_000, 1_000_000)}
+    figures = ", ".join(
+        f"{'not measured' if v is None else f'p95 {v} ms'} at {n:,} resumes" for n, v in p95.items()
+    )
+    ok = all(v is not None and v <= 100 for v in p95.values())
+    return f"GOAL uncached /candidates/ p95 <= 100 ms at 100k and at 1M resumes: {figures}: {_met(ok)}"
 
 
 def training_scale_verdicts(results: list[dict]) -> list[str]:

@@ -3,6 +3,7 @@
     python bench/serving.py                      # ANN at 10k/100k/1M, rerank, embedding throughput
     python bench/serving.py --sizes 10000,100000 --skip-embed
     python bench/serving.py --api                # also /candidates end to end, 100k resumes in PostgreSQL
+    python bench/serving.py --api-only --api-resumes 100000,1000000   # the API alone, at 100k then 1M resumes
 
 Writes bench/results/serving.json (sections merged with what an earlier run wrote) and the "Serving"
 section of docs/results.md. Every figure is from this machine as it was during the run (2 cores; the
@@ -539,6 +540,12 @@ def _time_candidates_api(token_key: str, jobs: list) -> dict:
 
 
 # --------------------------------------------------------------------------------------- report
+def api_runs(res: dict) -> list[dict]:
+    """The /candidates/ runs, one per resume count (an older results file holds one run as a dict)."""
+    api = res.get("api") or []
+    return [api] if isinstance(api, dict) else list(api)
+
+
 def write_doc(res: dict) -> None:
     lines = [
         "## Serving",
@@ -595,8 +602,7 @@ def write_doc(res: dict) -> None:
                         f"{v['speedup_vs_ml_embedding']} | {v['cos_mean']} | {v['cos_min']} |"
                     )
         lines += ["", f"({e['load']})", ""]
-    if res.get("api"):
-        a = res["api"]
+    for a in api_runs(res):
         lines += [
             f"### /api/jobs/{{id}}/candidates/ end to end ({a['resumes']:,} resumes in PostgreSQL)",
             "",
@@ -700,7 +706,11 @@ def _args() -> argparse.Namespace:
         metavar="REF",
         help="with --api-model: also measure a copy of this git ref's tree in the same run (before/after)",
     )
-    ap.add_argument("--api-resumes", type=int, default=100_000)
+    ap.add_argument(
+        "--api-resumes",
+        default="100000",
+        help="comma-separated resume counts, measured in ascending order in one database (each tops it up)",
+    )
     ap.add_argument("--note", action="append", default=[])
     return ap.parse_args()
 
@@ -738,7 +748,10 @@ def main() -> None:
         if not args.skip_embed:
             res["embedding"] = bench_embedding()
     if args.api or args.api_only:
-        res["api"] = bench_api(args.api_resumes)
+        fresh = [bench_api(n) for n in sorted({int(n) for n in args.api_resumes.split(",")})]
+        measured = {a["resumes"] for a in fresh}
+        kept = [a for a in api_runs(res) if a["resumes"] not in measured]
+        res["api"] = sorted(kept + fresh, key=lambda a: a["resumes"])
     if args.api_model:
         from bench._serving_model_api import bench_api_model
 

@@ -71,3 +71,14 @@ def test_serving_verdicts_one_line_per_goal_and_missing_figures_are_not_met():
     api["api_model"]["cold_rerank_stage"]["p50_ms"] = 140.0
     worse = serving_verdicts(api)
     assert worse[0].endswith("NOT MET") and worse[1].endswith(": MET") and worse[2].endswith("NOT MET")
+
+
+def test_uncached_verdict_needs_both_sizes_within_the_bound():
+    def run(n, p95):
+        return {"resumes": n, "uncached_warm": {"p95_ms": p95}}
+
+    line = serving_verdicts({"api": [run(100_000, 80.0)]})[3]
+    assert "not measured at 1,000,000" in line and line.endswith("NOT MET")  # one size is half the goal
+    assert serving_verdicts({"api": [run(100_000, 80.0), run(1_000_000, 95.0)]})[3].endswith(": MET")
+    assert serving_verdicts({"api": [run(100_000, 80.0), run(1_000_000, 130.0)]})[3].endswith("NOT MET")
+    assert serving_verdicts({"api": run(100_000, 80.0)})[3].endswith("NOT MET")  # an older file's single run
