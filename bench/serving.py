@@ -127,6 +127,11 @@ def ann_configs(n: int, kinds: tuple[str, ...] = ANN_KINDS) -> list[tuple[str, s
     cfgs.append((f"IVF-SQ8 nlist={nlist}", "faiss", {**ivf, "ivf_quantizer": "flat"}))
     if n >= 100_000:  # the lists found through an HNSW graph of their centroids (ANN_IVF_QUANTIZER=hnsw)
         cfgs.append((f"IVF-SQ8 nlist={nlist} HNSW quantizer", "faiss", {**ivf, "ivf_quantizer": "hnsw"}))
+    # 4-bit PQ codes in the lists, the best k * ANN_REFINE_K_FACTOR re-scored from 8-bit codes
+    pq = {**ivf, "kind": "ivf_pq_sq8", "ivf_quantizer": "flat"}
+    cfgs.append((f"IVF-PQ4fs+SQ8 nlist={nlist}", "faiss", pq))
+    if n >= 100_000:  # a code per 4 dimensions: half the bytes again
+        cfgs.append((f"IVF-PQ4fs/4d+SQ8 nlist={nlist}", "faiss", {**pq, "pq_dims_per_code": 4}))
     wanted = {"exact (NumPy)": "exact", "FAISS flat": "flat"}
     return [c for c in cfgs if wanted.get(c[0], c[0].split()[0].split("-")[0].lower()) in kinds]
 
@@ -137,6 +142,11 @@ def search_sweep(label: str, idx) -> list[tuple[str, dict]]:
         return [("", {})]
     if idx.params["kind"] == "hnsw":
         return [(f"efSearch={ef}", {"hnsw_ef_search": ef}) for ef in (32, 64, 128)]
+    if idx.params["kind"] == "ivf_pq_sq8":  # lists probed x candidates re-scored per result
+        return [
+            (f"nprobe={p} refine x{f}", {"ivf_nprobe": p, "refine_k_factor": f})
+            for p, f in ((8, 8), (8, 16), (8, 32), (16, 16))
+        ]
     return [(f"nprobe={p}", {"ivf_nprobe": p}) for p in (8, 16, 32)]
 
 
@@ -147,14 +157,21 @@ def ann_order(label: str) -> int:
 def _served(backend: str, params: dict, overrides: dict) -> bool:
     """Whether this row is the configuration serving runs at this size (settings' kind and search setting)."""
     from matching.index import ann_params
+    from matching.index.engines import IVF_KINDS
 
     base = ann_params()
     if backend != "faiss" or params.get("kind") != base["kind"]:
         return False
-    if base["kind"] == "ivf_sq8" and params.get("ivf_quantizer", "flat") != base["ivf_quantizer"]:
+    if base["kind"] in IVF_KINDS and params.get("ivf_quantizer", "flat") != base["ivf_quantizer"]:
         return False
-    key = {"ivf_sq8": "ivf_nprobe", "hnsw": "hnsw_ef_search"}.get(base["kind"])
-    return key is None or overrides.get(key, params.get(key)) == base[key]
+    if params.get("pq_dims_per_code", 2) != base.get("pq_dims_per_code", 2):
+        return False
+    keys = {
+        "ivf_sq8": ("ivf_nprobe",),
+        "ivf_pq_sq8": ("ivf_nprobe", "refine_k_factor"),
+        "hnsw": ("hnsw_ef_search",),
+    }.get(base["kind"], ())
+    return all(overrides.get(key, params.get(key)) == base[key] for key in keys)
 
 
 def bench_ann(sizes: list[int], n_queries: int, kinds: tuple[str, ...] = ANN_KINDS) -> list[dict]:

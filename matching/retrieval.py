@@ -36,7 +36,7 @@ from matching.compat.projection import serving_base
 from matching.embedding import ensure_document_vector
 from matching.encoders import current_encoder, encoder_space, model_space
 from matching.filters import Filters, filter_candidates, filter_jobs
-from matching.index import LoadedIndex, load_vectors, loaded_indexes
+from matching.index import QUANTISED_KINDS, LoadedIndex, load_vectors, loaded_indexes
 from matching.model_space import interaction_events
 from matching.models import DocumentVector, ModelVersion
 from matching.section_store import prime_cache
@@ -229,8 +229,8 @@ def _with_history_neighbours(index: LoadedIndex | None, query: _Query, hits, acc
 
 
 def _exact_similarities(index: LoadedIndex, space: str, kind: str, hits: list[tuple[int, float]], query):
-    """Exact cosines for the hits (IVF-SQ8 scores are quantised; other back-ends are already exact)."""
-    if not hits or index.index.kind_label != "faiss-ivf_sq8":
+    """Exact cosines for the hits (IVF scores are quantised; other back-ends are already exact)."""
+    if not hits or index.index.kind_label.removeprefix("faiss-") not in QUANTISED_KINDS:
         return hits
     ids, vecs = load_vectors(space, kind, ids=[i for i, _ in hits])
     exact = dict(zip(ids.tolist(), (vecs @ np.asarray(query, dtype=np.float32)).tolist(), strict=True))

@@ -9,7 +9,9 @@ Back-ends
       exact.
     * ``faiss``: at and above ``ANN_MIN_SIZE``. The FAISS structure is ``settings.ANN_FAISS_KIND``:
       ``ivf_sq8`` (default: inverted lists over 8-bit scalar-quantised vectors, 2*sqrt(n) lists,
-      nprobe 8, more when k is large), ``hnsw`` (HNSW over float vectors) or ``flat`` (brute force in FAISS). IVF-SQ8 is the
+      nprobe 8, more when k is large), ``ivf_pq_sq8`` (the same lists over 4-bit PQ codes scanned with SIMD lookups,
+      the best k * ANN_REFINE_K_FACTOR re-scored from 8-bit codes), ``hnsw`` (HNSW over float vectors) or
+      ``flat`` (brute force in FAISS). IVF-SQ8 is the
       default because it is the one that builds 1M vectors within 5 minutes on 2 cores at recall@20
       >= 0.95 and p95 < 1 ms; HNSW searches a little better but builds ~10x slower. bench/serving.py measures all three at
       10k / 100k / 1M; see docs/results.md, "Serving".
@@ -44,7 +46,7 @@ Modules
 
 from matching.index.build import apply_changes, build_index, needs_rebuild
 from matching.index.core import Index
-from matching.index.engines import ann_params, choose_backend
+from matching.index.engines import QUANTISED_KINDS, ann_params, choose_backend
 from matching.index.loaded import LoadedIndex, LoadedIndexes, loaded_indexes
 from matching.index.storage import delta_name_for, load_vectors
 
@@ -52,6 +54,7 @@ __all__ = [
     "Index",
     "LoadedIndex",
     "LoadedIndexes",
+    "QUANTISED_KINDS",
     "ann_params",
     "apply_changes",
     "build_index",

@@ -133,7 +133,7 @@ class Index:
             return out
 
     def vectors_of(self, ids: Sequence[int]) -> dict[int, np.ndarray]:
-        """The stored vectors of the given documents that are in the index (quantised for ivf_sq8)."""
+        """The stored vectors of the given documents that are in the index (quantised for the IVF kinds)."""
         with self._lock:
             present = [(int(i), self._slot_of[int(i)]) for i in ids if int(i) in self._slot_of]
             if not present:

@@ -12,7 +12,11 @@ from matching.models import VectorIndex
 
 EXACT = VectorIndex.Backend.EXACT.value
 FAISS = VectorIndex.Backend.FAISS.value
-FAISS_KINDS = ("hnsw", "ivf_sq8", "flat")
+FAISS_KINDS = ("hnsw", "ivf_sq8", "ivf_pq_sq8", "flat")
+IVF_KINDS = ("ivf_sq8", "ivf_pq_sq8")
+# kinds whose search scores are quantised (retrieval re-scores their hits with the stored float vectors)
+QUANTISED_KINDS = IVF_KINDS
+TRAIN_ALL_BELOW = 10_000  # an IVF index over fewer vectors trains on every one
 
 
 def ann_min_size() -> int:
@@ -29,6 +33,7 @@ def ann_params() -> dict:
         "ivf_nlist": int(getattr(settings, "ANN_IVF_NLIST", 0)),  # 0: 2 * sqrt(n)
         "ivf_nprobe": int(getattr(settings, "ANN_IVF_NPROBE", 16)),
         "ivf_quantizer": getattr(settings, "ANN_IVF_QUANTIZER", "flat"),
+        "refine_k_factor": int(getattr(settings, "ANN_REFINE_K_FACTOR", 16)),
     }
 
 
@@ -130,19 +135,23 @@ class FaissEngine:
 
         nlist = self.params["ivf_nlist"] or int(2 * np.sqrt(max(len(train), 1)))
         nlist = max(1, min(nlist, len(train) // 39 or 1))
-        if self.params.get("ivf_quantizer", "flat") == "hnsw":
-            # the lists' centroids in an HNSW graph: a flat quantizer reads every centroid per query (2,000 x
-            # 384 floats at 1M vectors), as many bytes as the 8 lists it then scans
-            index = faiss.index_factory(self.dim, f"IVF{nlist}_HNSW32,SQ8", faiss.METRIC_INNER_PRODUCT)
-        else:
-            quantizer = faiss.IndexFlatIP(self.dim)
-            index = faiss.IndexIVFScalarQuantizer(
-                quantizer, self.dim, nlist, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
-            )
+        # the lists' centroids in an HNSW graph (ANN_IVF_QUANTIZER=hnsw): a flat quantizer reads every centroid
+        # per query (2,000 x 384 floats at 1M vectors), as many bytes as the 8 lists it then scans
+        lists = f"IVF{nlist}_HNSW32" if self.params.get("ivf_quantizer", "flat") == "hnsw" else f"IVF{nlist}"
+        codes = "SQ8"
+        per_code = int(self.params.get("pq_dims_per_code", 2))
+        if self.kind == "ivf_pq_sq8" and self.dim % per_code == 0:
+            # the lists hold 4-bit PQ codes (a code per 2 dimensions: 96 bytes at 384-d, a quarter of SQ8's)
+            # scanned with SIMD table lookups ("fast scan"); the best k * ANN_REFINE_K_FACTOR are re-scored
+            # from 8-bit codes, so the ranking is IVF-SQ8's at a quarter of the bytes scanned (bench/serving.py;
+            # a code per 4 dimensions lost recall: 0.87 against 0.91 in tests/matching/test_index.py's set)
+            codes = f"PQ{self.dim // per_code}x4fs,Refine(SQ8)"
+        index = faiss.index_factory(self.dim, f"{lists},{codes}", faiss.METRIC_INNER_PRODUCT)
+        # k-means needs ~40 points a list; the codes' ranges are learnt from the same sample, so a small index
+        # trains on all of it (a sampled-out vector outside the learnt range would be clipped)
         rng = np.random.default_rng(0)
-        sample = (
-            train if len(train) <= 40 * nlist else train[rng.choice(len(train), 40 * nlist, replace=False)]
-        )
+        n_train = max(40 * nlist, TRAIN_ALL_BELOW)
+        sample = train if len(train) <= n_train else train[rng.choice(len(train), n_train, replace=False)]
         index.train(np.ascontiguousarray(sample, dtype=np.float32))
         self.params["ivf_nlist"] = nlist
         return index
@@ -176,7 +185,7 @@ class FaissEngine:
         kk = min(kk, n)
         if self.kind == "hnsw":
             params = faiss.SearchParametersHNSW(efSearch=max(self.params["hnsw_ef_search"], kk))
-        elif self.kind == "ivf_sq8":
+        elif self.kind in IVF_KINDS:
             nprobe = self.nprobe_for(kk)
             params = faiss.SearchParametersIVF(nprobe=nprobe)
             if self.params.get("ivf_quantizer", "flat") == "hnsw":
@@ -184,7 +193,11 @@ class FaissEngine:
         else:
             params = faiss.SearchParameters()
         if sel is not None:
-            params.sel = sel
+            params.sel = sel  # (on the lists' scan, under a refine step)
+        if isinstance(self.index, faiss.IndexRefine):
+            params = faiss.IndexRefineSearchParameters(
+                k_factor=float(self.params.get("refine_k_factor", 16)), base_index_params=params
+            )
         scores, slots = self.index.search(np.ascontiguousarray(q, dtype=np.float32), kk, params=params)
         if n_dead and sel is None:
             keep = (slots >= 0) & alive[np.maximum(slots, 0)]
@@ -201,7 +214,9 @@ class FaissEngine:
         over-fetches up to MATCH_MAX_FETCH): a fixed nprobe would cap how many results such a search can get.
         8 by default: on bench/serving.py's clustered synthetic vectors recall@20 is 0.990 at 100k and 0.980 at
         1M with 8 lists (1M: 0.980 with 16 too, at 1.6x the p95)."""
-        nlist = int(self.index.nlist)
+        import faiss
+
+        nlist = int(faiss.extract_index_ivf(self.index).nlist)
         wanted = int(np.ceil(2 * k * nlist / max(self.n, 1)))
         return max(1, min(nlist, max(int(self.params["ivf_nprobe"]), wanted)))
 

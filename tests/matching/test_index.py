@@ -31,10 +31,11 @@ def index_storage(tmp_path, settings):
     loaded_indexes.clear()
 
 
-@pytest.fixture(params=["exact", "faiss-ivf_sq8", "faiss-ivf_sq8+hnsw", "faiss-hnsw"])
+@pytest.fixture(params=["exact", "faiss-ivf_sq8", "faiss-ivf_sq8+hnsw", "faiss-ivf_pq_sq8", "faiss-hnsw"])
 def backend(request, settings):
     """The same tests on both back-ends: ANN_MIN_SIZE=0 puts every index on FAISS (the default
-    IVF-SQ8, IVF-SQ8 finding its lists through an HNSW quantizer, and HNSW)."""
+    IVF-SQ8, IVF-SQ8 finding its lists through an HNSW quantizer, IVF over 4-bit PQ codes re-scored from 8-bit
+    codes, and HNSW)."""
     backend, _, kind = request.param.partition("-")
     kind, _, quantizer = kind.partition("+")
     settings.ANN_MIN_SIZE = 0 if backend == "faiss" else 10**9
@@ -90,7 +91,7 @@ def test_ivf_searches_enough_lists_for_a_large_k():
     assert engine.nprobe_for(1500) >= 2 * 1500 * engine.index.nlist // 4000
 
 
-@pytest.mark.parametrize("kind", ["exact", "hnsw", "ivf_sq8", "flat"])
+@pytest.mark.parametrize("kind", ["exact", "hnsw", "ivf_sq8", "ivf_pq_sq8", "flat"])
 def test_in_memory_add_update_remove_roundtrip(kind):
     vecs = clustered(600)
     ids = np.arange(1000, 1600)
@@ -138,7 +139,7 @@ def test_vectors_of_and_empty_index():
     assert list(got) == [3] and np.allclose(got[3], vecs[3], atol=1e-6)
 
 
-@pytest.mark.parametrize("kind,min_recall", [("hnsw", 0.95), ("ivf_sq8", 0.9)])
+@pytest.mark.parametrize("kind,min_recall", [("hnsw", 0.95), ("ivf_sq8", 0.9), ("ivf_pq_sq8", 0.9)])
 def test_ann_recall_against_exact(kind, min_recall):
     """ANN vs exact on a few thousand clustered vectors: recall@10 >= 0.9 (HNSW >= 0.95)."""
     n, dim = 4000, 64
