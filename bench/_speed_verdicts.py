@@ -98,7 +98,7 @@ def training_scale_verdicts(results: list[dict]) -> list[str]:
         f"{' (capped)' if capped else ''}, held-out NDCG@10 {got:.3f} vs {ref if ref is None else round(ref, 3)} "
         f"uncapped at 1/10 scale; {how}: "
         f"{_met(got is not None and ref is not None and got >= ref and wall <= 1800 and stored)}",
-        f"GOAL peak RSS <= 4 GB at 1M interactions: {full['peak_rss_mb'] / 1024:.1f} GB: "
+        f"GOAL peak RSS <= 4 GB at 1M interactions: {full['peak_rss_mb']:,.0f} MB ({full['peak_rss_mb'] / 1024:.2f} GB): "
         f"{_met(full['peak_rss_mb'] <= 4096)}",
     ]
     if tenth is not None and tenth.get("invocation") != full.get("invocation"):
