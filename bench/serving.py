@@ -127,7 +127,7 @@ def ann_configs(n: int, kinds: tuple[str, ...] = ANN_KINDS) -> list[tuple[str, s
     cfgs.append((f"IVF-SQ8 nlist={nlist}", "faiss", {**ivf, "ivf_quantizer": "flat"}))
     if n >= 100_000:  # the lists found through an HNSW graph of their centroids (ANN_IVF_QUANTIZER=hnsw)
         cfgs.append((f"IVF-SQ8 nlist={nlist} HNSW quantizer", "faiss", {**ivf, "ivf_quantizer": "hnsw"}))
-    # 4-bit PQ codes in the lists, the best k * ANN_REFINE_K_FACTOR re-scored from 8-bit codes
+    # 4-bit PQ codes in the lists, the best max(k, ANN_REFINE_CANDIDATES) re-scored from 8-bit codes
     pq = {**ivf, "kind": "ivf_pq_sq8", "ivf_quantizer": "flat"}
     cfgs.append((f"IVF-PQ4fs+SQ8 nlist={nlist}", "faiss", pq))
     if n >= 100_000:  # a code per 4 dimensions: half the bytes again
@@ -144,8 +144,8 @@ def search_sweep(label: str, idx) -> list[tuple[str, dict]]:
         return [(f"efSearch={ef}", {"hnsw_ef_search": ef}) for ef in (32, 64, 128)]
     if idx.params["kind"] == "ivf_pq_sq8":  # lists probed x candidates re-scored per result
         return [
-            (f"nprobe={p} refine x{f}", {"ivf_nprobe": p, "refine_k_factor": f})
-            for p, f in ((8, 8), (8, 16), (8, 32), (16, 16))
+            (f"nprobe={p} refine {c}", {"ivf_nprobe": p, "refine_candidates": c})
+            for p, c in ((8, 160), (8, 320), (8, 640), (16, 320))
         ]
     return [(f"nprobe={p}", {"ivf_nprobe": p}) for p in (8, 16, 32)]
 
@@ -168,7 +168,7 @@ def _served(backend: str, params: dict, overrides: dict) -> bool:
         return False
     keys = {
         "ivf_sq8": ("ivf_nprobe",),
-        "ivf_pq_sq8": ("ivf_nprobe", "refine_k_factor"),
+        "ivf_pq_sq8": ("ivf_nprobe", "refine_candidates"),
         "hnsw": ("hnsw_ef_search",),
     }.get(base["kind"], ())
     return all(overrides.get(key, params.get(key)) == base[key] for key in keys)

@@ -10,7 +10,7 @@ Back-ends
     * ``faiss``: at and above ``ANN_MIN_SIZE``. The FAISS structure is ``settings.ANN_FAISS_KIND``:
       ``ivf_sq8`` (default: inverted lists over 8-bit scalar-quantised vectors, 2*sqrt(n) lists,
       nprobe 8, more when k is large), ``ivf_pq_sq8`` (the same lists over 4-bit PQ codes scanned with SIMD lookups,
-      the best k * ANN_REFINE_K_FACTOR re-scored from 8-bit codes), ``hnsw`` (HNSW over float vectors) or
+      the best max(k, ANN_REFINE_CANDIDATES) re-scored from 8-bit codes), ``hnsw`` (HNSW over float vectors) or
       ``flat`` (brute force in FAISS). IVF-SQ8 is the
       default because it is the one that builds 1M vectors within 5 minutes on 2 cores at recall@20
       >= 0.95 and p95 < 1 ms; HNSW searches a little better but builds ~10x slower. bench/serving.py measures all three at

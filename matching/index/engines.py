@@ -33,7 +33,7 @@ def ann_params() -> dict:
         "ivf_nlist": int(getattr(settings, "ANN_IVF_NLIST", 0)),  # 0: 2 * sqrt(n)
         "ivf_nprobe": int(getattr(settings, "ANN_IVF_NPROBE", 16)),
         "ivf_quantizer": getattr(settings, "ANN_IVF_QUANTIZER", "flat"),
-        "refine_k_factor": int(getattr(settings, "ANN_REFINE_K_FACTOR", 16)),
+        "refine_candidates": int(getattr(settings, "ANN_REFINE_CANDIDATES", 160)),
     }
 
 
@@ -142,7 +142,7 @@ class FaissEngine:
         per_code = int(self.params.get("pq_dims_per_code", 2))
         if self.kind == "ivf_pq_sq8" and self.dim % per_code == 0:
             # the lists hold 4-bit PQ codes (a code per 2 dimensions: 96 bytes at 384-d, a quarter of SQ8's)
-            # scanned with SIMD table lookups ("fast scan"); the best k * ANN_REFINE_K_FACTOR are re-scored
+            # scanned with SIMD table lookups ("fast scan"); the best max(k, ANN_REFINE_CANDIDATES) are re-scored
             # from 8-bit codes, so the ranking is IVF-SQ8's at a quarter of the bytes scanned (bench/serving.py;
             # a code per 4 dimensions lost recall: 0.87 against 0.91 in tests/matching/test_index.py's set)
             codes = f"PQ{self.dim // per_code}x4fs,Refine(SQ8)"
@@ -195,9 +195,10 @@ class FaissEngine:
         if sel is not None:
             params.sel = sel  # (on the lists' scan, under a refine step)
         if isinstance(self.index, faiss.IndexRefine):
-            params = faiss.IndexRefineSearchParameters(
-                k_factor=float(self.params.get("refine_k_factor", 16)), base_index_params=params
-            )
+            # a count, not a factor of k: a top-20 needs ~160 re-scored to keep IVF-SQ8's recall, and serving's
+            # k = MATCH_RETRIEVE_K (200) hits are re-scored exactly afterwards anyway (retrieval)
+            wanted = max(kk, int(self.params.get("refine_candidates", 160)))
+            params = faiss.IndexRefineSearchParameters(k_factor=wanted / kk, base_index_params=params)
         scores, slots = self.index.search(np.ascontiguousarray(q, dtype=np.float32), kk, params=params)
         if n_dead and sel is None:
             keep = (slots >= 0) & alive[np.maximum(slots, 0)]
