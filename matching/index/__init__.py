@@ -8,13 +8,13 @@ Back-ends
       ``settings.ANN_MIN_SIZE`` (default 20 000) vectors, where it is as fast as any ANN index and
       exact.
     * ``faiss``: at and above ``ANN_MIN_SIZE``. The FAISS structure is ``settings.ANN_FAISS_KIND``:
-      ``ivf_sq8`` (default: inverted lists over 8-bit scalar-quantised vectors, 2*sqrt(n) lists,
-      nprobe 8, more when k is large), ``ivf_pq_sq8`` (the same lists over 4-bit PQ codes scanned with SIMD lookups,
-      the best max(k, ANN_REFINE_CANDIDATES) re-scored from 8-bit codes), ``hnsw`` (HNSW over float vectors) or
-      ``flat`` (brute force in FAISS). IVF-SQ8 is the
-      default because it is the one that builds 1M vectors within 5 minutes on 2 cores at recall@20
-      >= 0.95 and p95 < 1 ms; HNSW searches a little better but builds ~10x slower. bench/serving.py measures all three at
-      10k / 100k / 1M; see docs/results.md, "Serving".
+      ``ivf_pq_sq8`` (default: 2*sqrt(n) inverted lists over 4-bit PQ codes, a code per 2 dimensions,
+      scanned with SIMD lookups, nprobe 8, more when k is large; the best max(k, ANN_REFINE_CANDIDATES)
+      re-scored from 8-bit codes), ``ivf_sq8`` (the same lists over 8-bit scalar-quantised vectors),
+      ``hnsw`` (HNSW over float vectors) or ``flat`` (brute force in FAISS). IVF-PQ is the default because
+      at 1M vectors on 2 cores it builds in under a minute and answers a top-20 in p95 0.9 ms at recall@20
+      0.97, where IVF-SQ8 reads four times the bytes (p95 2.0 ms at 0.98) and HNSW builds ~10x slower.
+      bench/serving.py measures them at 10k / 100k / 1M; see docs/results.md, "Serving".
 
 Slots and incremental updates
     Every vector lives in a *slot* (its position in the index). ``slot_ids[slot]`` is the document id,
