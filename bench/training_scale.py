@@ -382,7 +382,7 @@ def _clocked_train_fn(scale: float, clock: StageClock, epoch_seconds: list[float
     stages on ``clock`` (the service's own "encode" mark starts the encode stage)."""
     from ml.network import train
 
-    def train_fn(data, config, *, cache: object = None, progress=None):
+    def train_fn(data, config, *, cache: object = None, progress=None, **kw):  # kw: previous (distillation)
         def on_progress(p):
             if p.stage == "encode":
                 clock.start("graph")
@@ -395,7 +395,7 @@ def _clocked_train_fn(scale: float, clock: StageClock, epoch_seconds: list[float
                 print(f"[scale {scale}]   epoch {p.epoch}/{p.epochs} kept {p.kept_fraction:.2f}", flush=True)
             progress(p)
 
-        return train(data, config, cache=cache, progress=on_progress)
+        return train(data, config, cache=cache, progress=on_progress, **kw)
 
     return train_fn
 
@@ -442,28 +442,28 @@ def _train_once(clock: StageClock, train_fn):
 
 
 def _refit_once(clock: StageClock, version, scale: float) -> float | None:
-    """The final refit a promoted version gets (``runs.refit_version``: its config, its whole window, held-out
+    """The final refit a promoted version gets (``refit.refit_version``: its config, its whole window, held-out
     slice included) as its own stage; None when TRAINING_FINAL_REFIT is off."""
     from django.conf import settings
 
-    from matching.training import runs
+    from matching.training import refit
     from ml.network import train
 
     if not settings.TRAINING_FINAL_REFIT:
         return None
 
-    def train_fn(data, config, *, cache: object = None, progress=None):
+    def train_fn(data, config, *, cache: object = None, progress=None, **kw):  # kw: init (warm), previous
         def on_progress(p):
             if p.stage == "train":
                 print(f"[scale {scale}]   refit epoch {p.epoch}/{p.epochs}", flush=True)
             progress(p)
 
-        return train(data, config, cache=cache, progress=on_progress)
+        return train(data, config, cache=cache, progress=on_progress, **kw)
 
     clock.start("refit")
     t = time.perf_counter()
     try:
-        runs.refit_version(version, train_fn=train_fn)
+        refit.refit_version(version, train_fn=train_fn)
     finally:
         clock.stop()
     return round(time.perf_counter() - t, 1)

@@ -60,17 +60,38 @@ def _existing_resume_ids(ids: set[str]) -> set[str]:
     return found | {i for i in ids if not (i.isascii() and i.isdigit() and len(i) <= 18)}  # not ours to judge
 
 
+def _erase_gone(state: dict) -> bool:
+    """Erase from a model state, in place, the resumes no longer in PostgreSQL; whether there were any."""
+    stored = stored_resume_ids(state)
+    gone = stored - _existing_resume_ids(stored)
+    if gone:
+        erase_documents(state, resumes=gone)
+    return bool(gone)
+
+
 def erase_gone_resumes(blob: bytes) -> bytes:
     """The artifact without the resumes no longer in PostgreSQL (the same object when it holds none)."""
     state = load_state_from_bytes(blob)
-    stored = stored_resume_ids(state)
-    gone = stored - _existing_resume_ids(stored)
-    if not gone:
+    if not _erase_gone(state):
         return blob
-    erase_documents(state, resumes=gone)
     new = save_state_to_bytes(state)
     load_model_from_bytes(new)  # it still describes a model (ArtifactError otherwise: nothing is replaced)
     return new
+
+
+def model_artifact(model) -> bytes:
+    """A freshly trained model's artifact, without the resumes erased since its snapshot. The state is edited
+    before it is serialised, so the model is written once (serialising, reading back and serialising again
+    held three copies of a 370 MB model at 1M interactions)."""
+    state = model.to_state()
+    erased = _erase_gone(state)
+    blob = save_state_to_bytes(state)
+    del state
+    if erased:
+        load_model_from_bytes(
+            blob
+        )  # it still describes a model (ArtifactError otherwise: nothing is replaced)
+    return blob
 
 
 def scrub_model_artifacts() -> int:

@@ -39,10 +39,17 @@ def save_model_to_bytes(model: MatchingModel) -> bytes:
 
 def save_state_to_bytes(state: dict) -> bytes:
     """An artifact of a model state (``MatchingModel.to_state``, possibly edited: ``ml.erase``)."""
+    # One buffer: the header is written in place after the payload, so a 370 MB model costs one copy of itself,
+    # not three (getvalue, then header + payload concatenated: bench/training_scale.py's artifact stage, 1M)
     buf = io.BytesIO()
+    buf.write(bytes(_HEADER))
     torch.save({"format_version": FORMAT_VERSION, "model": state}, buf)
-    payload = buf.getvalue()
-    return MAGIC + struct.pack(">Q", len(payload)) + hashlib.sha256(payload).digest() + payload
+    with buf.getbuffer() as view:
+        n = len(view) - _HEADER
+        with view[_HEADER:] as payload:
+            digest = hashlib.sha256(payload).digest()
+        view[:_HEADER] = MAGIC + struct.pack(">Q", n) + digest
+    return buf.getvalue()
 
 
 def load_model_from_bytes(blob: bytes, *, expected_sha256: str | None = None) -> MatchingModel:

@@ -211,10 +211,13 @@ class HistoryFeatures:
         *,
         max_cells: int = CELLS_PER_BLOCK,
         fresh: FreshHistory | None = None,
+        resume_tfidf: sp.csr_matrix | None = None,
     ) -> np.ndarray:
         """(m, N_HISTORY_FEATURES) float32 for pairs (pj into ``jobs``, pr into ``resume_docs``). ``fold``: per
         pair, the training fold whose edges the pair must not see (-1 or None: serving, every edge). ``fresh``
-        (serving only): histories and job degrees from interactions newer than the model."""
+        (serving only): histories and job degrees from interactions newer than the model. ``resume_tfidf``:
+        ``resume_tfidf_rows(resume_docs)``, when the caller asks for the same resumes again and again (training's
+        epochs: tokenising ~60k resume texts cost ~10 s of every 1M-interaction epoch)."""
         pj = np.asarray(pj, np.int64)
         pr = np.asarray(pr, np.int64)
         m = len(pj)
@@ -222,7 +225,7 @@ class HistoryFeatures:
         if m == 0:
             return out
         fold = np.full(m, -1, np.int64) if fold is None else np.asarray(fold, np.int64)
-        res = self._resume_side(resume_docs, pr, fresh)
+        res = self._resume_side(resume_docs, pr, fresh, resume_tfidf)
         q = self._queries(res, fold)
         # per-pair scalars
         out[:, 13] = (jobs.place[pj] >= 0) & (jobs.place[pj] == res.place[res.inverse])
@@ -236,12 +239,21 @@ class HistoryFeatures:
         self._history_kernels(jobs, pj, res, q, max_cells, out)
         return out
 
-    def _resume_side(self, resume_docs: Sequence[ResumeDoc], pr: np.ndarray, fresh=None) -> _ResumeSide:
+    def resume_tfidf_rows(self, resume_docs: Sequence[ResumeDoc]) -> sp.csr_matrix:
+        """Every resume's own-text TF-IDF row, for ``pair_features(resume_tfidf=...)``."""
+        return self.tfidf.transform([d.full_text() for d in resume_docs])
+
+    def _resume_side(
+        self, resume_docs: Sequence[ResumeDoc], pr: np.ndarray, fresh=None, resume_tfidf=None
+    ) -> _ResumeSide:
         """The pairs' distinct resumes: stored index (-1: unseen, empty history), own text and place."""
         ur, r_inv = np.unique(pr, return_inverse=True)
         docs = [resume_docs[i] for i in ur]
         stored = np.array([self.resume_index.get(d.id, -1) for d in docs], np.int64)
-        own_tf = self.tfidf.transform([d.full_text() for d in docs])
+        if resume_tfidf is not None:
+            own_tf = resume_tfidf[ur]
+        else:
+            own_tf = self.tfidf.transform([d.full_text() for d in docs])
         own_places = [place_keys(d.location) for d in docs]
         own_place = np.array([self._key("p:" + p if p else "", False) for p, _ in own_places], np.int64)
         own_state = np.array([self._key("s:" + s if s else "", False) for _, s in own_places], np.int64)

@@ -31,7 +31,7 @@ from matching.training.evaluation import (
     zero_shot_scores,
 )
 from matching.training.lock import training_lock
-from matching.training.runs import refit_version
+from matching.training.refit import refit_version
 
 
 def _run_for(version: ModelVersion) -> TrainingRun | None:

@@ -22,12 +22,17 @@ from django.db.models import Max
 from django.utils import timezone
 
 from matching.encoders import current_encoder
-from matching.erasure import erase_gone_resumes
+from matching.erasure import model_artifact
 from matching.models import ModelVersion, TrainingRun
 from matching.section_store import prime_cache_for_training
 from matching.selectors import active_model_version, load_model_cached
 from matching.training import encoder_upgrade
-from matching.training.artifacts import ARTIFACT_DIR, delete_temp_artifacts, model_storage, write_artifact
+from matching.training.artifacts import (
+    ARTIFACT_DIR,
+    delete_temp_artifacts,
+    model_storage,
+    write_artifact,
+)
 from matching.training.dispatch import LOCK_DOWN, pending_runs, queue_without_lock, send_run
 from matching.training.errors import RegistryError, Superseded, TrainingBusy
 from matching.training.evaluation import (
@@ -39,8 +44,7 @@ from matching.training.evaluation import (
 )
 from matching.training.lock import TrainingLock, training_lock
 from matching.training.progress import ProgressWriter
-from matching.training.snapshot import Snapshot, take_snapshot, window_data
-from ml.artifacts import save_model_to_bytes
+from matching.training.snapshot import Snapshot, take_snapshot
 from ml.embedding import EmbeddingCache, shared_cache
 from ml.network import TrainConfig, train
 from ml.types import MatchingData
@@ -230,7 +234,7 @@ def train_run(run_id: int, *, train_fn=None) -> int | None:
     with _timed(timings, "train"):
         progress.stage("encode")
         encoder = upgrade.encoder if upgrade is not None else current_encoder()
-        model = _train_model(
+        model = train_with_cache(
             snap.train, TrainConfig.from_dict(run.config), encoder, progress, train_fn or train
         )
     with _timed(timings, "evaluate"):
@@ -238,7 +242,7 @@ def train_run(run_id: int, *, train_fn=None) -> int | None:
         holdout, zero_shot = _evaluate_on_holdout(model, snap, current_encoder(), seed=version.version)
     with _timed(timings, "artifact"):
         progress.stage("artifact")
-        blob = erase_gone_resumes(save_model_to_bytes(model))  # erased since the snapshot
+        blob = model_artifact(model)  # without the resumes erased since the snapshot
         name, sha = write_artifact(
             blob,
             f"{ARTIFACT_DIR}/v{version.version:05d}-run{run_id}-a{run.attempt}-"
@@ -287,9 +291,16 @@ def _distillation_teacher(config: TrainConfig, encoder):
     return teacher if teacher.retrieval_dim == width else None
 
 
-def _train_model(data: MatchingData, config: TrainConfig, encoder, progress: Callable, train_fn: Callable):
+def train_with_cache(
+    data: MatchingData,
+    config: TrainConfig,
+    encoder,
+    progress: Callable,
+    train_fn: Callable,
+    init: dict | None = None,
+):
     """Train with the section-embedding cache on disk (the deployment encoder's only: a fine-tuned encoder's
-    vectors would replace that file's), then share what it encoded."""
+    vectors would replace that file's), then share what it encoded. ``init``: weights to start from."""
     cache_path = (settings.TRAINING_EMBEDDING_CACHE or None) if encoder is current_encoder() else None
     try:
         cache = EmbeddingCache(encoder, path=cache_path)
@@ -298,11 +309,10 @@ def _train_model(data: MatchingData, config: TrainConfig, encoder, progress: Cal
         cache = EmbeddingCache(encoder)
     primed = prime_cache_for_training(cache, data.jobs, data.resumes)  # what the embedding worker stored
     log.info("training cache: %d section vectors read from SectionVectors", primed)
-    previous = _distillation_teacher(config, encoder)
-    if previous is not None:
-        model = train_fn(data, config, cache=cache, progress=progress, previous=previous)
-    else:
-        model = train_fn(data, config, cache=cache, progress=progress)
+    extra = {"previous": _distillation_teacher(config, encoder), "init": init}
+    model = train_fn(
+        data, config, cache=cache, progress=progress, **{k: v for k, v in extra.items() if v is not None}
+    )
     if cache_path:
         try:
             cache.save()
@@ -355,59 +365,6 @@ def _record_candidate(
             notes="",
         )
         TrainingRun.objects.filter(pk=run.pk).update(stage="compare", history=history)
-
-
-def refit_version(version: ModelVersion, *, train_fn=None) -> bool:
-    """Retrain a promoted candidate on its whole data window, held-out slice included, with its own config.
-
-    The held-out slice is the most recent 15% of the interactions: the promotion check needs it unseen,
-    but serving without it would ignore the freshest behaviour. Returns True when the version's artifact was
-    replaced; idempotent (a redelivered task finds the refit recorded). The measured artifact stays in
-    storage, named in metrics["refit"]."""
-    if not settings.TRAINING_FINAL_REFIT or "refit" in version.metrics:
-        return False
-    t = time.monotonic()
-    data = window_data(version.data_window)
-    encoder = encoder_upgrade.training_encoder(version)  # its fine-tuned encoder, if it was trained on one
-    config = TrainConfig.from_dict(version.config)
-    model = _train_model(data, config, encoder, _RefitProgress(version), train_fn or train)
-    blob = erase_gone_resumes(save_model_to_bytes(model))
-    name, sha = write_artifact(
-        blob,
-        f"{ARTIFACT_DIR}/v{version.version:05d}-refit-{hashlib.sha256(blob).hexdigest()[:12]}.tandem",
-        temp_prefix=f"refit-v{version.version}",
-    )
-    refit = {
-        "interactions": len(data.interactions),
-        "measured_artifact": version.artifact_name,
-        "measured_sha256": version.artifact_sha256,
-        "seconds": round(time.monotonic() - t, 3),
-    }
-    with transaction.atomic():
-        current = ModelVersion.objects.select_for_update().get(pk=version.pk)
-        current.metrics = {**current.metrics, "refit": refit}
-        current.artifact_name, current.artifact_sha256 = name, sha
-        current.save(update_fields=["metrics", "artifact_name", "artifact_sha256"])
-    version.refresh_from_db()
-    return True
-
-
-class _RefitProgress:
-    """The refit's epochs on its run (stage "refit"); the run's training history stays the measured model's."""
-
-    def __init__(self, version: ModelVersion):
-        run = version.training_runs.order_by("-created_at").first()
-        self.run = run if run is not None and run.status == TrainingRun.Status.RUNNING else None
-        self.last: tuple = ()
-        if self.run is not None:
-            TrainingRun.objects.filter(pk=self.run.pk).update(stage="refit")
-
-    def __call__(self, p) -> None:
-        if self.run is None or (p.stage, p.epoch) == self.last:
-            return
-        self.last = (p.stage, p.epoch)
-        TrainingRun.objects.filter(pk=self.run.pk).update(stage="refit", epoch=p.epoch, epochs=p.epochs)
-        training_lock().extend(self.run.pk)
 
 
 def fail_run(run_id: int, error: str) -> None:

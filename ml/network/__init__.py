@@ -46,7 +46,7 @@ from .coteaching import NoiseEstimate, estimate_noise
 from .model import MatchingModel, PairScores, ScoreMix
 from .progress import TrainProgress
 from .sampling import aggregate_interactions
-from .trainer import train
+from .trainer import train, warm_start_weights
 
 __all__ = [
     "MatchingModel",
@@ -58,4 +58,5 @@ __all__ = [
     "aggregate_interactions",
     "estimate_noise",
     "train",
+    "warm_start_weights",
 ]

@@ -175,6 +175,7 @@ class EpochRunner:
         # without co-teaching, the noise figures are still recorded when the truth is known (nothing changes)
         self.noise_figures = self.coteach or (both and inputs.clean is not None)
         self.stale = HistoricalStates.for_training(views.graph, views.relation, config)
+        self.resume_tfidf = None  # every resume's own-text TF-IDF row (history features), from epoch 0
 
     def run(self, bars: bool) -> None:
         config = self.config
@@ -250,7 +251,11 @@ class EpochRunner:
         hf = None
         if views.heads:
             hist = views.history
-            hf_np = hist.pair_features(hist.jobs, data.resumes, pairs.job, pairs.resume, pairs.fold)
+            if self.resume_tfidf is None:  # the same resumes every epoch: tokenised once
+                self.resume_tfidf = hist.resume_tfidf_rows(data.resumes)
+            hf_np = hist.pair_features(
+                hist.jobs, data.resumes, pairs.job, pairs.resume, pairs.fold, resume_tfidf=self.resume_tfidf
+            )
             if epoch == 0:
                 for h in views.heads.values():
                     h.set_stats(hf_np)

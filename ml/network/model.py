@@ -146,8 +146,8 @@ class MatchingModel:
         if self._graph_states is None:
             g = self.graph
             with torch.no_grad():
-                self._graph_states = self.relation_view.node_states(
-                    torch.from_numpy(g.x), torch.from_numpy(g.types), g.relation_adjacency(None)
+                self._graph_states = self.relation_view.node_states_in_chunks(
+                    torch.from_numpy(g.x), torch.from_numpy(g.types), g.adjacency_rows()
                 )
         return self._graph_states
 

@@ -75,16 +75,9 @@ class HistoricalStates:
         """``RelationView.node_states`` in eval mode up to layer L-1 (the last one is never read), ``rows`` nodes
         at a time: at 110k nodes the whole-graph aggregate held ~0.5 GB at once."""
         rel = self.relation
-        h = rel._h0(x, types)
-        states = [h]
-        for layer, norm in list(zip(rel.layers, rel.norms, strict=True))[:-1]:
-            out = torch.empty_like(h)
-            for a in range(0, len(h), rows):
-                b = min(len(h), a + rows)
-                out[a:b] = norm(h[a:b] + rel.act(layer(h[a:b], sampler.full_adjacency(a, b), h)))
-            h = out
-            states.append(h)
-        return states
+        return rel.node_states_in_chunks(
+            x, types, sampler.full_adjacency, layers=len(rel.layers) - 1, rows=rows
+        )
 
 
 def batch_states(

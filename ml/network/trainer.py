@@ -45,6 +45,7 @@ def train(
     progress: Callable[[TrainProgress], None] | None = None,
     clean_mask_fn: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
     previous: MatchingModel | None = None,
+    init: dict | None = None,
 ) -> MatchingModel:
     """Train MV-CoN on ``data`` (its interactions are the TRAINING interactions: the relation graph is built
     from them only).
@@ -56,6 +57,9 @@ def train(
         ``clean_kept_fraction`` (kept observed pairs that are clean) next to ``batch_clean_fraction``.
     previous: the version this one replaces; with ``config.distill_weight`` > 0 the new retrieval vectors are
         distilled towards its (ml/compat), so a new query stays searchable against the vectors it indexed.
+    init: weights to start from instead of a random draw (``warm_start_weights`` of a model trained with the
+        same config, e.g. on an older slice of the same data): the platform's final refit
+        (``TrainConfig.refit_epochs``). The graph, features and calibration are still built from ``data``.
     """
     if not (config.use_text_view or config.use_relation_view):
         raise ValueError("at least one view must be enabled")
@@ -73,7 +77,7 @@ def train(
         dropped = len(data.interactions) - len(kept)
         if dropped:  # an indiscriminate applier's own signals are no labels and no edges
             data = MatchingData(data.jobs, data.resumes, kept, data.meta)
-        model = _train(data, config, cache, progress, clean_mask_fn, t_start, previous)
+        model = _train(data, config, cache, progress, clean_mask_fn, t_start, previous, init)
         model.metrics["unselective_events_dropped"] = dropped
         return model
     finally:
@@ -88,6 +92,7 @@ def _train(
     clean_mask_fn: Callable[[np.ndarray, np.ndarray], np.ndarray] | None,
     t_start: float,
     previous: MatchingModel | None = None,
+    init: dict | None = None,
 ) -> MatchingModel:
     """The steps of ``train`` in the order that fixes the draws from ``rng`` and torch's generator.
 
@@ -105,6 +110,8 @@ def _train(
             clean_mask_fn(np.stack([pairs.job, pairs.resume], 1), pairs.label), dtype=bool
         )
     views = _build_views(data, config, cache, inputs, log)
+    if init is not None:
+        _load_weights(views, init)
     compat = build_terms(config, data, inputs.job_sections, inputs.resume_sections, previous)
     deadline = time.monotonic() + 60 * config.max_minutes if config.max_minutes else None
     epochs = EpochRunner(data, config, inputs, views, rng, log, t_start, deadline, compat)
@@ -200,6 +207,30 @@ def _build_views(
             if view is not None and config.history_views in ("both", name):
                 views.heads[name] = HistoryHead(config.hidden)
     return views
+
+
+WEIGHT_KEYS = ("text_view", "relation_view", "mix", "history_heads")
+
+
+def warm_start_weights(state: dict) -> dict:
+    """The trainable weights of a model state (``MatchingModel.to_state`` or a stored artifact's), for ``init``."""
+    return {k: state.get(k) for k in WEIGHT_KEYS}
+
+
+def _load_weights(views: TrainableViews, init: dict) -> None:
+    """Start the views from ``init``'s weights; a module the init lacks (or that does not fit) is an error,
+    not a silent random start."""
+    modules = {"text_view": views.text, "relation_view": views.relation, "mix": views.mix}
+    for key, module in modules.items():
+        if module is not None:
+            if init.get(key) is None:
+                raise ValueError(f"init has no {key} weights for this config")
+            module.load_state_dict(init[key])
+    for name, head in views.heads.items():
+        weights = (init.get("history_heads") or {}).get(name)
+        if weights is None:
+            raise ValueError(f"init has no {name} history head for this config")
+        head.load_state_dict(weights)
 
 
 def _data_window(data: MatchingData, pairs: LabelledPairs) -> dict:

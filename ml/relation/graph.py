@@ -16,7 +16,7 @@ WITHOUT fold-k interaction edges (``adjacency(fold=k)``). Serving uses all edges
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -275,6 +275,23 @@ class RelationGraph:
         if key not in self._adj_cache:
             self._adj_cache[key] = relation_adjacency(self._edges_without(fold), self.n_nodes, self.n_nodes)
         return self._adj_cache[key]
+
+    def adjacency_rows(self) -> Callable[[int, int], torch.Tensor]:
+        """``relation_adjacency(None)`` a block of destination rows at a time: ``rows(a, b)`` is nodes a:b's
+        in-edges (for ``RelationView.node_states_in_chunks``). Nothing is cached: a served model's full-graph
+        pass runs once, and the whole adjacency would stay held beside it."""
+        e = self.edges
+        dst = e[:, 0].astype(np.int64)
+        order = np.argsort(dst, kind="stable")
+        ptr = np.zeros(self.n_nodes + 1, np.int64)
+        np.cumsum(np.bincount(dst, minlength=self.n_nodes), out=ptr[1:])
+
+        def rows(a: int, b: int) -> torch.Tensor:
+            block = e[order[ptr[a] : ptr[b]]]
+            block[:, 0] -= a
+            return relation_adjacency(block, b - a, self.n_nodes)
+
+        return rows
 
     def sampler(self, fold: int | None = None) -> NeighbourSampler:
         """Neighbour sampler over the graph without fold-k interaction edges (cached per fold)."""

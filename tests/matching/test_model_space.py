@@ -171,5 +171,7 @@ def test_the_served_model_is_refit_on_the_held_out_slice_after_winning(platform)
     assert refit["measured_artifact"] != version.artifact_name
     assert refit["interactions"] == Interaction.objects.count()
     assert version.data_window["train_interactions"] < refit["interactions"]
+    config = runs.TrainConfig.from_dict(version.config)
+    assert refit["warm_start"] and refit["epochs"] == min(config.refit_epochs, config.epochs)
     body = _jobs(platform["client"], platform["blank"])
     assert body["model"] == f"v{version.version}"

@@ -160,3 +160,19 @@ def test_pair_features_equal_their_definitions_in_any_block_size(world, block):
         want = _reference_features(h, int(pj[i]), data.resumes[pr[i]], int(pr[i]), int(fold[i]))
         for name, value in want.items():
             assert got[i, F[name]] == pytest.approx(value, abs=1e-5), (i, name)
+
+
+def test_pair_features_from_precomputed_resume_rows_equal_the_tokenised_ones(world):
+    """Training's epochs pass every resume's TF-IDF row once computed; the features are the same as tokenising
+    the pairs' resumes on every call (the own-text and query columns read those rows)."""
+    h, data = world["h"], world["data"]
+    rng = np.random.default_rng(1)
+    pj = rng.integers(0, len(h.job_ids), 80)
+    pr = rng.integers(0, len(data.resumes), 80)
+    fold = rng.integers(-1, 3, 80)
+    rows = h.resume_tfidf_rows(data.resumes)
+    assert rows.shape[0] == len(data.resumes)
+    plain = h.pair_features(h.jobs, data.resumes, pj, pr, fold)
+    cached = h.pair_features(h.jobs, data.resumes, pj, pr, fold, resume_tfidf=rows)
+    np.testing.assert_allclose(cached, plain, atol=1e-6)
+    assert np.abs(plain[:, [F["own_tfidf"], F["query_tfidf"]]]).sum() > 0  # the columns the rows feed
