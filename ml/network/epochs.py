@@ -1,6 +1,5 @@
 """The epochs of one ``train`` call: fresh negatives, fold-pure batches, and per batch one co-teaching step in
-which each view trains on the pairs the other view kept (small loss); after each epoch the noise estimate.
-"""
+which each view trains on the pairs the other view kept (small loss); after each epoch the noise estimate."""
 
 from __future__ import annotations
 
