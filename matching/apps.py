@@ -6,7 +6,7 @@ class MatchingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from matching import embedding
+        from matching import embedding, lookups  # noqa: F401 (lookups: registers ``__any``)
         from matching.compat import backfill
         from matching.index.upkeep import connect_match_signals
         from matching.signals import model_activated

@@ -136,14 +136,14 @@ def iter_resume_docs(queryset=None, *, chunk_size: int = 5000) -> Iterator[Resum
 def docs_with_hashes(kind: str, ids: Iterable[int]) -> dict[int, tuple[str, JobDoc | ResumeDoc]]:
     """id -> (content_hash, ml doc) for the jobs or resumes among `ids` that exist."""
     if kind == "job":
-        rows = Job.objects.filter(pk__in=list(ids)).values(*JOB_VALUES, "content_hash")
+        rows = Job.objects.filter(pk__any=list(ids)).values(*JOB_VALUES, "content_hash")
         return {r["id"]: (r["content_hash"], job_doc_from_values(r)) for r in rows}
-    rows = Resume.objects.filter(pk__in=list(ids)).values(*RESUME_VALUES, "content_hash")
+    rows = Resume.objects.filter(pk__any=list(ids)).values(*RESUME_VALUES, "content_hash")
     return {r["id"]: (r["content_hash"], resume_doc_from_values(r)) for r in rows}
 
 
 def jobs_by_id(ids: Iterable[int]) -> dict[int, JobDoc]:
-    return {int(d.id): d for d in iter_job_docs(Job.objects.filter(pk__in=list(ids)))}
+    return {int(d.id): d for d in iter_job_docs(Job.objects.filter(pk__any=list(ids)))}
 
 
 def resumes_by_id(ids: Iterable[int]) -> dict[int, ResumeDoc]:
@@ -152,7 +152,7 @@ def resumes_by_id(ids: Iterable[int]) -> dict[int, ResumeDoc]:
     ids = list(ids)
     out: dict[int, ResumeDoc] = {}
     lacking = []
-    for pk, content_hash, location in Resume.objects.filter(pk__in=ids).values_list(
+    for pk, content_hash, location in Resume.objects.filter(pk__any=ids).values_list(
         "id", "content_hash", "candidate__location"
     ):  # the keys alone first: decoding the JSON fields of 200 resumes costs more than the rerank
         doc = _resume_docs.peek(pk, content_hash, location)
@@ -161,7 +161,7 @@ def resumes_by_id(ids: Iterable[int]) -> dict[int, ResumeDoc]:
         else:
             out[pk] = doc
     if lacking:
-        for row in Resume.objects.filter(pk__in=lacking).values(*RESUME_VALUES, "content_hash"):
+        for row in Resume.objects.filter(pk__any=lacking).values(*RESUME_VALUES, "content_hash"):
             out[int(row["id"])] = _resume_docs.get(row)
     return out
 

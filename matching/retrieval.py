@@ -48,6 +48,10 @@ from recruiting.models import Job, Resume
 log = logging.getLogger(__name__)
 
 ZERO_SHOT = "zero-shot"
+# zero-shot answers search this many neighbours per result asked for (widened while filters leave fewer): the
+# accepted ones are scored exactly and the best k returned; the pool check and exact scores of MATCH_RETRIEVE_K
+# (600) hits, which a reranker needs, cost a model-less answer ~30 ms for nothing (bench/serving.py)
+ZERO_SHOT_FETCH_PER_RESULT = 4
 
 
 def retrieve_k() -> int:
@@ -110,13 +114,15 @@ def retrieve(
     need: int,
     accept: Callable[[list[int]], set[int]],
     pool_ids: Callable[[int], list[int] | None],
+    fetch: int | None = None,
 ) -> list[tuple[int, float]]:
-    """Up to `need` (id, cosine) best first, each accepted by `accept` (pool and filters)."""
+    """Up to `need` (id, cosine) best first, each accepted by `accept` (pool and filters); the first search
+    fetches `fetch` neighbours (default `MATCH_RETRIEVE_K`), widened while the filters leave fewer than `need`."""
     if index is None or len(index.index) == 0 or need <= 0:
         return []
     idx = index.index
     size = len(idx)
-    fetch = min(size, max(need, retrieve_k()))
+    fetch = min(size, max(need, retrieve_k() if fetch is None else fetch))
     kept: dict[int, float] = {}
     seen: set[int] = set()
     while True:
@@ -169,11 +175,11 @@ def _base_part(am: ActiveModel, base: ModelVersion, target_kind: str, vector: np
     return _Part(space, loaded_indexes.get(space, target_kind), proj.apply(vector), proj.method)
 
 
-def _search(query: _Query, need: int, accept, pool_ids) -> list[tuple[int, float]]:
+def _search(query: _Query, need: int, accept, pool_ids, fetch: int | None = None) -> list[tuple[int, float]]:
     """Stage 1 over the query's space; with a base part, over both parts merged into one ranking: a document
     with a vector of the active version is scored there, the others by their base vector and the projected
     query (cosines on one scale: both vectors unit length)."""
-    own = retrieve(query.index, query.vector, need, accept, pool_ids)
+    own = retrieve(query.index, query.vector, need, accept, pool_ids, fetch)
     base = query.base
     if query.index is not None:
         own = _exact_similarities(query.index, query.space, query.target_kind, own, query.vector)
@@ -308,7 +314,10 @@ def _ranking(
 
     index, timings = query.index, query.timings
     t = time.perf_counter()
-    hits = _search(query, max(k, rerank_k()), accept, pool_ids)
+    if am.model is not None:  # the model reranks the first stage's MATCH_RERANK_K best
+        hits = _search(query, max(k, rerank_k()), accept, pool_ids)
+    else:  # zero-shot: the first stage's order is the answer, so it fetches for k (not for a reranker)
+        hits = _search(query, k, accept, pool_ids, fetch=ZERO_SHOT_FETCH_PER_RESULT * k)
     if query.history is not None and history_k() > 0:
         hits = _with_history_neighbours(index, query, hits, accept, pool_ids)
         if index is not None:
@@ -361,8 +370,8 @@ def rank_candidates(
     def accept(ids: list[int]) -> set[int]:
         # The candidates of these resumes, named explicitly: without it PostgreSQL hash-joins the
         # visibility condition against every candidate (30 ms at 100k), with it it uses the key.
-        cand_ids = set(Resume.objects.filter(pk__in=ids).values_list("candidate_id", flat=True))
-        qs = pool.filter(pk__in=ids, candidate_id__in=cand_ids, candidate__pk__in=cand_ids)
+        cand_ids = set(Resume.objects.filter(pk__any=ids).values_list("candidate_id", flat=True))
+        qs = pool.filter(pk__any=ids, candidate_id__any=cand_ids, candidate__pk__any=cand_ids)
         if not filters.seniority:
             return set(qs.values_list("pk", flat=True))
         return {
@@ -384,6 +393,6 @@ def rank_jobs(
     pool = filter_jobs(selectors.job_pool(user), resume, filters)
 
     def accept(ids: list[int]) -> set[int]:
-        return set(pool.filter(pk__in=ids).values_list("pk", flat=True))
+        return set(pool.filter(pk__any=ids).values_list("pk", flat=True))
 
     return _ranking(am, query, pool, accept, documents.jobs_by_id, k)

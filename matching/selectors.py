@@ -115,7 +115,7 @@ def cache_scope(user) -> str:
 # --------------------------------------------------------------------------------------- rows
 def candidate_rows(resume_ids: list[int]) -> dict[int, dict]:
     """resume id -> the fields of a ranked-candidate row."""
-    rows = Resume.objects.filter(pk__in=resume_ids).values(
+    rows = Resume.objects.filter(pk__any=resume_ids).values(
         "id",
         "candidate_id",
         "candidate__full_name",
@@ -141,7 +141,7 @@ def candidate_rows(resume_ids: list[int]) -> dict[int, dict]:
 
 def job_rows(job_ids: list[int]) -> dict[int, dict]:
     """job id -> the fields of a ranked-job row."""
-    rows = Job.objects.filter(pk__in=job_ids).values(
+    rows = Job.objects.filter(pk__any=job_ids).values(
         "id", "title", "organization__name", "location", "remote", "seniority"
     )
     return {
