@@ -11,9 +11,10 @@ class TrainConfig:
     cores, embeddings cached); cap big runs with ``max_minutes`` (checked after every batch)."""
 
     epochs: int = 10
-    # the platform's final refit (matching/training/runs.py: a promoted candidate trained again with the held-out
-    # slice) runs this many epochs from the measured model's weights; None: from scratch, all ``epochs``
-    refit_epochs: int | None = 3
+    # the platform's final refit (matching/training/refit.py: a promoted candidate trained again with the held-out
+    # slice) runs this many epochs from the measured model's weights; None: from scratch, all ``epochs``. 2: the
+    # best warm refit on the kandij validation split (bench/refit_validation.py: 0.366 vs 0.367 from scratch)
+    refit_epochs: int | None = 2
     batch_size: int = 512
     lr: float = 2e-3
     weight_decay: float = 1e-4
