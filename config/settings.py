@@ -337,13 +337,13 @@ FIRST_MODEL_POLICY = os.environ.get("FIRST_MODEL_POLICY", "baseline")
 # Held-out evaluation: per job, the resumes it interacted with in the slice plus this many random resumes.
 EVAL_RANDOM_NEGATIVES = env_int("EVAL_RANDOM_NEGATIVES", 100)
 EVAL_MAX_QUERIES = env_int("EVAL_MAX_QUERIES", 2000)
-# Progress writes to TrainingRun at most this often (epoch ends and stage changes are always written).
-TRAINING_PROGRESS_INTERVAL = float(os.environ.get("TRAINING_PROGRESS_INTERVAL", "2.0"))
+TRAINING_PROGRESS_INTERVAL = float(os.environ.get("TRAINING_PROGRESS_INTERVAL", "2.0"))  # s between writes
 # ml.network.TrainConfig overrides; the training worker's environment decides, not the API caller.
 TRAINING_CONFIG = {
     key: cast(os.environ[name])
     for key, name, cast in (
         ("epochs", "TANDEM_TRAIN_EPOCHS", int),
+        ("refit_epochs", "TANDEM_TRAIN_REFIT_EPOCHS", int),  # the final refit's (warm); 0: from scratch
         ("batch_size", "TANDEM_TRAIN_BATCH_SIZE", int),
         ("hidden", "TANDEM_TRAIN_HIDDEN", int),
         ("max_minutes", "TANDEM_TRAIN_MAX_MINUTES", float),
