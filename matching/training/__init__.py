@@ -9,5 +9,6 @@ progress    the trainer's progress written to the run row
 encoder_upgrade  the training option that fine-tunes the encoder first and versions it with the model
 runs        start, train (idempotent on the run id), finish, fail
 promotion   compare with the active version; promote only when better
+refit       the promoted candidate trained again with the held-out slice (warm: from the measured weights)
 activation  switch the active version; roll back
 """
