@@ -38,13 +38,16 @@ def resume_section_texts(resume: ResumeDoc) -> list[str]:
     return [s[k] for k in PEER_SECTIONS.values()] + [resume.full_text()]
 
 
-def embed_sections(docs: Sequence[JobDoc] | Sequence[ResumeDoc], cache: EmbeddingCache, *, progress=False):
-    """(n, N_SECTIONS, dim) float32 frozen section embeddings (empty section -> zero vector)."""
+def embed_sections(
+    docs: Sequence[JobDoc] | Sequence[ResumeDoc], cache: EmbeddingCache, *, progress=False, share_rows=False
+):
+    """(n, N_SECTIONS, dim) float32 frozen section embeddings (empty section -> zero vector). ``share_rows``: the
+    cache keeps views of the result (``EmbeddingCache.encode``), for arrays kept as long as the cache."""
     if not docs:
         return np.zeros((0, N_SECTIONS, cache.encoder.dim), dtype=np.float32)
     fn = job_section_texts if isinstance(docs[0], JobDoc) else resume_section_texts
     texts = [t for d in docs for t in fn(d)]
-    return cache.encode(texts, progress=progress).reshape(len(docs), N_SECTIONS, -1)
+    return cache.encode(texts, progress=progress, share_rows=share_rows).reshape(len(docs), N_SECTIONS, -1)
 
 
 def similarity_features(ej: torch.Tensor, er: torch.Tensor) -> torch.Tensor:

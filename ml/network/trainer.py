@@ -159,8 +159,10 @@ def _encode(
     if len(pairs.job) == 0:
         raise ValueError("no usable interactions (ids must match data.jobs / data.resumes)")
     pairs.fold = rng.integers(0, max(1, config.n_folds), size=len(pairs.job))
-    ej_np = embed_sections(data.jobs, cache, progress=bars)
-    er_np = embed_sections(data.resumes, cache, progress=bars)
+    ej_np = embed_sections(
+        data.jobs, cache, progress=bars, share_rows=True
+    )  # the cache keeps views, not copies
+    er_np = embed_sections(data.resumes, cache, progress=bars, share_rows=True)
     log.report(
         TrainProgress("encode", 0, config.epochs), {"cache_hits": cache.hits, "cache_misses": cache.misses}
     )

@@ -38,3 +38,16 @@ def test_shared_cache_is_one_per_version_and_absorbs_a_training_cache(tmp_path):
     shared.absorb(later)
     assert "forklift driver" in shared
     shared.absorb(EmbeddingCache(HashingEncoder(dim=40)))  # another version: ignored
+
+
+def test_shared_rows_keep_one_copy_of_each_vector(hashing_encoder):
+    """``share_rows``: the cache's entries become views of the array it returned (a training run's stacked
+    section vectors), equal to what it held, and later calls read them unchanged."""
+    cache = EmbeddingCache(hashing_encoder)
+    before = cache.encode(["python developer", "java"])  # held as arrays of their own
+    texts = ["java", "python developer", "java", "go engineer"]
+    out = cache.encode(texts, share_rows=True)
+    np.testing.assert_array_equal(out[:2], before[::-1])
+    assert len(cache) == 3 and all(v.base is out for v in cache._vecs.values())  # what the cache keeps
+    np.testing.assert_array_equal(cache.encode(texts), out)
+    assert cache.misses == 3 and cache.hits == 7
