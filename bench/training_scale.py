@@ -23,6 +23,8 @@ VmHWM reset through /proc/self/clear_refs):
   calibration the calibration head (ml/robust), plus ml's in-sample AUC on <= 20k training pairs
   evaluation held-out slice (per job: its held-out resumes + 100 random), trained model and zero-shot cosine
   artifact   serialise + write through storages["models"] (temp name, fsync, atomic rename, read back + sha256)
+  refit      the promoted version trained again on its whole window (warm, TrainConfig.refit_epochs), in a
+             process of its own as the promote task's worker child; its peak RSS is that process's
 Training uses ml.network.TrainConfig defaults (10 epochs) capped by --max-minutes (TrainConfig.max_minutes),
 so the table says how many epochs fitted.
 
@@ -274,7 +276,12 @@ class StageClock:
 
 
 def run_scale(
-    scale: float, *, max_minutes: float | None, epochs: int | None, config: dict | None = None
+    scale: float,
+    *,
+    max_minutes: float | None,
+    epochs: int | None,
+    config: dict | None = None,
+    trace_mb: int = 0,
 ) -> dict:
     import shutil
 
@@ -295,7 +302,7 @@ def run_scale(
     epoch_seconds: list[float] = []
     train_fn = _clocked_train_fn(scale, clock, epoch_seconds)
     run, version, total = _train_once(clock, train_fn)
-    refit_s = _refit_once(clock, version, scale)
+    refit_s = _refit_once(clock, version, scale, trace_mb)
     m = version.metrics
     result = {
         "scale": scale,
@@ -441,32 +448,67 @@ def _train_once(clock: StageClock, train_fn):
     return run, ModelVersion.objects.get(pk=version_id), total
 
 
-def _refit_once(clock: StageClock, version, scale: float) -> float | None:
+def _refit_once(clock: StageClock, version, scale: float, trace_mb: int = 0) -> float | None:
     """The final refit a promoted version gets (``refit.refit_version``: its config, its whole window, held-out
-    slice included) as its own stage; None when TRAINING_FINAL_REFIT is off."""
-    from django.conf import settings
+    slice included) as its own stage, in a process of its own: the promote task runs on the training queue,
+    whose worker child serves one task (README, ``--max-tasks-per-child 1``), so it starts without the measured
+    run's leftovers. The stage's peak RSS is that process's high-water mark. None when TRAINING_FINAL_REFIT is
+    off."""
+    import subprocess
 
-    from matching.training import refit
-    from ml.network import train
+    from django.conf import settings
 
     if not settings.TRAINING_FINAL_REFIT:
         return None
+    cmd = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--refit-only",
+        str(version.pk),
+        "--scale-label",
+        str(scale),
+    ]
+    if trace_mb:
+        cmd += ["--trace-memory", str(trace_mb)]
+    t = time.perf_counter()
+    lines = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True).stdout.strip().splitlines()
+    print("\n".join(lines[:-1]), flush=True)  # the child's memory trace, if asked for
+    got = json.loads(lines[-1])
+    clock.stages["refit"] = {
+        "seconds": got["seconds"],
+        "peak_mb": round(got["peak_rss_mb"] - got["start_rss_mb"], 1),
+        "peak_rss_mb": got["peak_rss_mb"],
+        "process_s": round(time.perf_counter() - t, 1),  # with the child's interpreter start and imports
+    }
+    version.refresh_from_db()
+    return got["seconds"]
+
+
+def _refit_only(version_id: int, scale: str) -> None:
+    """The child of ``_refit_once``: the refit of one version; one JSON line (seconds, start and peak RSS)."""
+    from matching import encoders
+    from matching.models import ModelVersion
+    from matching.training import refit
+    from ml.network import train
+
+    encoders._encoder = RandomUnitEncoder()  # as in the measured run
 
     def train_fn(data, config, *, cache: object = None, progress=None, **kw):  # kw: init (warm), previous
         def on_progress(p):
             if p.stage == "train":
-                print(f"[scale {scale}]   refit epoch {p.epoch}/{p.epochs}", flush=True)
+                print(f"[scale {scale}]   refit epoch {p.epoch}/{p.epochs}", file=sys.stderr, flush=True)
             progress(p)
 
         return train(data, config, cache=cache, progress=on_progress, **kw)
 
-    clock.start("refit")
+    start_rss = (_status_kb("VmRSS") or 0) / 1024
     t = time.perf_counter()
-    try:
-        refit.refit_version(version, train_fn=train_fn)
-    finally:
-        clock.stop()
-    return round(time.perf_counter() - t, 1)
+    refit.refit_version(ModelVersion.objects.get(pk=version_id), train_fn=train_fn)
+    seconds = round(time.perf_counter() - t, 1)
+    peak = (_status_kb("VmHWM") or 0) / 1024
+    print(
+        json.dumps({"seconds": seconds, "start_rss_mb": round(start_rss, 1), "peak_rss_mb": round(peak, 1)})
+    )
 
 
 def _seconds_per_epoch(epoch_seconds: list[float], clock: StageClock) -> float | None:
@@ -489,7 +531,8 @@ def write_markdown(results: list[dict], meta: dict) -> None:
         "service (`matching.training.runs.train_run`, what the `train_model` task runs) on a synthetic platform in "
         "PostgreSQL; section vectors stored in SectionVectors beforehand (random unit vectors, as the embedding "
         "worker writes them at write time) and read back by the service, so the encoder never runs in the retrain. Peak = growth of the resident set above its level at "
-        "the start of the stage; peak RSS = the process's high-water mark in that stage. "
+        "the start of the stage; peak RSS = the process's high-water mark in that stage. The measured run is one process "
+        "and the final refit another (a training worker's child serves one task: README), as in production. "
         f"Machine: {meta['cpus']} CPUs shared with other work, {meta['python']}, torch {meta['torch']}; "
         f"{meta['date']}.\n\n"
     )
@@ -547,6 +590,8 @@ def main() -> None:
         help="diagnostic: print the stack each time the resident set grows this many MB past its last print",
     )
     parser.add_argument("--load-only", type=float, default=None, help=argparse.SUPPRESS)  # _load_in_child
+    parser.add_argument("--refit-only", type=int, default=None, help=argparse.SUPPRESS)  # _refit_once's child
+    parser.add_argument("--scale-label", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     ensure_database()
@@ -562,10 +607,21 @@ def main() -> None:
         return
     if args.trace_memory:
         trace_memory_highs(args.trace_memory)
+    if args.refit_only is not None:
+        _refit_only(args.refit_only, args.scale_label)
+        return
     results = []
     for scale in (float(s) for s in args.scales.split(",")):
         config = {k: json.loads(v) for k, v in (c.split("=", 1) for c in args.config)}
-        results.append(run_scale(scale, max_minutes=args.max_minutes, epochs=args.epochs, config=config))
+        results.append(
+            run_scale(
+                scale,
+                max_minutes=args.max_minutes,
+                epochs=args.epochs,
+                config=config,
+                trace_mb=args.trace_memory,
+            )
+        )
     # keep earlier runs of other scales (read now: another invocation may have written meanwhile)
     previous = json.loads(RESULTS_JSON.read_text()).get("results", []) if RESULTS_JSON.exists() else []
     done = {r["scale"] for r in results}
