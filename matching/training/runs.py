@@ -25,11 +25,12 @@ from matching.encoders import current_encoder
 from matching.erasure import model_artifact
 from matching.models import ModelVersion, TrainingRun
 from matching.section_store import prime_cache_for_training
-from matching.selectors import active_model_version, load_model_cached
+from matching.selectors import active_model_version
 from matching.training import encoder_upgrade
 from matching.training.artifacts import (
     ARTIFACT_DIR,
     delete_temp_artifacts,
+    load_version_model,
     model_storage,
     write_artifact,
 )
@@ -45,6 +46,7 @@ from matching.training.evaluation import (
 from matching.training.lock import TrainingLock, training_lock
 from matching.training.progress import ProgressWriter
 from matching.training.snapshot import Snapshot, take_snapshot
+from ml.compat.distill import PreviousVectors
 from ml.embedding import EmbeddingCache, shared_cache
 from ml.network import TrainConfig, train
 from ml.types import MatchingData
@@ -278,17 +280,24 @@ def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
     timings[stage] = time.monotonic() - t
 
 
-def _distillation_teacher(config: TrainConfig, encoder):
-    """The active version's model when COMPAT_DISTILL asks for distillation and its retrieval vectors fit this
-    config's (same encoder, same views and width); else None."""
+def _distillation_vectors(config: TrainConfig, encoder, data: MatchingData, cache: EmbeddingCache):
+    """The active version's retrieval vectors of the training documents (``PreviousVectors``), when COMPAT_DISTILL
+    asks for distillation and they fit this config's (same encoder, same views and width); else None.
+
+    The teacher is loaded for this alone, reads the training cache (primed from SectionVectors: it encodes
+    nothing the embedding worker stored, where the process-wide cache of a fresh worker child would have had
+    MiniLM embed every section again) and is dropped before the epochs (a 1M-interaction model is ~0.5 GB)."""
     if not settings.COMPAT_DISTILL or config.distill_weight <= 0:
         return None
     active = active_model_version()
     if active is None or active.encoder_version != encoder.version:
         return None
-    teacher = load_model_cached(active)
+    teacher = load_version_model(active)
     width = config.hidden * (int(config.use_text_view) + int(config.use_relation_view))
-    return teacher if teacher.retrieval_dim == width else None
+    if teacher.retrieval_dim != width:
+        return None
+    teacher.use_cache(cache)
+    return PreviousVectors.of(teacher, data.jobs, data.resumes)
 
 
 def train_with_cache(
@@ -309,7 +318,7 @@ def train_with_cache(
         cache = EmbeddingCache(encoder)
     primed = prime_cache_for_training(cache, data.jobs, data.resumes)  # what the embedding worker stored
     log.info("training cache: %d section vectors read from SectionVectors", primed)
-    extra = {"previous": _distillation_teacher(config, encoder), "init": init}
+    extra = {"previous": _distillation_vectors(config, encoder, data, cache), "init": init}
     model = train_fn(
         data, config, cache=cache, progress=progress, **{k: v for k, v in extra.items() if v is not None}
     )

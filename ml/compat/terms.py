@@ -96,7 +96,8 @@ def build_terms(
     config, data, job_sections: np.ndarray, resume_sections: np.ndarray, previous
 ) -> CompatTerms | None:
     """The terms ``config`` asks for (None when neither is on). ``previous``: the version being replaced (a
-    MatchingModel) or None; its retrieval vectors must have this model's dimension."""
+    MatchingModel, or its ``PreviousVectors`` of data's documents) or None; its retrieval vectors must have this
+    model's dimension."""
     use_prev = previous is not None and config.distill_weight > 0
     if not config.stationary_head and not use_prev:
         return None
@@ -111,7 +112,11 @@ def build_terms(
         )
     prev = None
     if use_prev:
-        prev = PreviousVectors.of(previous, data.jobs, data.resumes)
+        prev = (
+            previous
+            if isinstance(previous, PreviousVectors)
+            else PreviousVectors.of(previous, data.jobs, data.resumes)
+        )
         dim = config.hidden * (int(config.use_text_view) + int(config.use_relation_view))
         if prev.dim != dim:
             raise ValueError(

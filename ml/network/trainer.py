@@ -12,6 +12,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
+from ..compat.distill import PreviousVectors
 from ..compat.terms import build_terms
 from ..embedding import EmbeddingCache, get_encoder
 from ..features import HistoryFeatures, HistoryHead
@@ -44,7 +45,7 @@ def train(
     cache: EmbeddingCache | None = None,
     progress: Callable[[TrainProgress], None] | None = None,
     clean_mask_fn: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
-    previous: MatchingModel | None = None,
+    previous: MatchingModel | PreviousVectors | None = None,
     init: dict | None = None,
 ) -> MatchingModel:
     """Train MV-CoN on ``data`` (its interactions are the TRAINING interactions: the relation graph is built
@@ -55,8 +56,9 @@ def train(
     clean_mask_fn(pairs (m,2) int [job index, resume index into data.jobs/resumes], labels (m,) 0/1) -> bool (m,):
         when the truth is known (synthetic data), marks which training labels are clean; used to record
         ``clean_kept_fraction`` (kept observed pairs that are clean) next to ``batch_clean_fraction``.
-    previous: the version this one replaces; with ``config.distill_weight`` > 0 the new retrieval vectors are
-        distilled towards its (ml/compat), so a new query stays searchable against the vectors it indexed.
+    previous: the version this one replaces (or its ``ml.compat.distill.PreviousVectors`` of data's documents);
+        with ``config.distill_weight`` > 0 the new retrieval vectors are distilled towards its (ml/compat), so a
+        new query stays searchable against the vectors it indexed.
     init: weights to start from instead of a random draw (``warm_start_weights`` of a model trained with the
         same config, e.g. on an older slice of the same data): the platform's final refit
         (``TrainConfig.refit_epochs``). The graph, features and calibration are still built from ``data``.
@@ -91,7 +93,7 @@ def _train(
     progress: Callable[[TrainProgress], None] | None,
     clean_mask_fn: Callable[[np.ndarray, np.ndarray], np.ndarray] | None,
     t_start: float,
-    previous: MatchingModel | None = None,
+    previous: MatchingModel | PreviousVectors | None = None,
     init: dict | None = None,
 ) -> MatchingModel:
     """The steps of ``train`` in the order that fixes the draws from ``rng`` and torch's generator.

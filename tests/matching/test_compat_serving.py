@@ -216,3 +216,34 @@ def test_a_mixed_index_ranks_as_the_fully_reembedded_one(
     )
     assert first >= 0.7 and final >= 0.8, (first, final)
     assert overlap(unprojected, full, 0) < first - 0.1
+
+
+def test_a_retrain_distils_from_the_active_version_without_encoding_stored_sections(
+    platform, settings, monkeypatch
+):
+    """A nightly retrain in a fresh worker child (nothing in the process-wide section cache, no model loaded):
+    the teacher's vectors come from the section vectors the embedding worker stored, so the encoder never sees a
+    stored document's section again (at 1M interactions that would be MiniLM over ~400k texts)."""
+    from matching import encoders, selectors
+    from matching.documents import iter_job_docs, iter_resume_docs
+    from matching.section_store import section_texts
+    from ml import embedding as ml_embedding
+
+    settings.COMPAT_DISTILL = True
+    encoder = encoders.current_encoder()
+    monkeypatch.setattr(ml_embedding, "_shared_caches", {})  # a fresh process
+    selectors.clear_model_cache()
+    encoded: list[str] = []
+    encode = type(encoder).encode  # every instance of the encoder's class (the teacher may load its own)
+
+    def recording(self, texts, **kw):
+        encoded.extend(texts)
+        return encode(self, texts, **kw)
+
+    monkeypatch.setattr(type(encoder), "encode", recording)
+    run, _ = runs.start_training_run(enqueue=False)
+    v2 = ModelVersion.objects.get(pk=runs.train_run(run.pk))
+    runs.finish_run(run.pk)
+    assert v2.metrics["train"]["compat"]["distilled"]
+    stored = {t for d in [*iter_job_docs(), *iter_resume_docs()] for t in section_texts(d) if t.strip()}
+    assert stored and not stored & set(encoded)
