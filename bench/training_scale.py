@@ -3,8 +3,10 @@
     .venv/bin/python bench/training_scale.py                 # 1/100 and 1/10 of the platform
     .venv/bin/python bench/training_scale.py --scales 1      # the full platform (10k jobs, 100k resumes, 1M events)
 
-What runs: `matching.training.runs.train_run` (the function the `train_model` Celery task calls) on a synthetic
-platform written into PostgreSQL (database `tandem_bench`, created and migrated here; DATABASE_URL overrides).
+What runs: `matching.training.runs.train_run` (the function the `train_model` Celery task calls) as a nightly
+retrain: a first version is trained and made active beforehand, in a child process, so the measured run distils
+from it as every run after the platform's first does (`--no-first-version`: measure that first training), on a
+synthetic platform written into PostgreSQL (database `tandem_bench`, created and migrated here; DATABASE_URL overrides).
 Full size = 10,000 jobs, 100,000 resumes, 1,000,000 interactions (ml.data.synthetic: occupations, seniority,
 skills, hidden taste, 20% flipped labels, Zipf-like activity over 180 days); 1/10 and 1/100 scale all three.
 
@@ -282,7 +284,11 @@ def run_scale(
     epochs: int | None,
     config: dict | None = None,
     trace_mb: int = 0,
+    nightly: bool = True,
 ) -> dict:
+    """One scale: the platform loaded, then (``nightly``) a first version trained and made active in a child
+    process, then the measured retrain (distilled from that active version, as every nightly run after the first)
+    and its final refit."""
     import shutil
 
     from matching import encoders
@@ -294,6 +300,8 @@ def run_scale(
     print(
         f"[scale {scale}] {sizes}; section vectors of {stored} documents stored in {store_s:.0f}s", flush=True
     )
+    overrides = {"max_minutes": max_minutes, "epochs": epochs, "config": config or {}}
+    first = _first_version_in_child(overrides) if nightly else None
     encoder = RandomUnitEncoder()  # what the retrain still encodes (graph vocabulary, calibration attacks)
     encoders._encoder = encoder
 
@@ -334,6 +342,8 @@ def run_scale(
         "observed_pairs": m.get("train", {}).get("observed_pairs"),
         "observed_pairs_per_epoch": m.get("train", {}).get("observed_pairs_per_epoch"),
         "stages": clock.stages,
+        # the version active during the measured run (its distillation teacher), trained in its own process
+        "first_version": first,
         "total_s": round(total, 1),
         # the promoted version is trained again on its whole window before it serves (TRAINING_FINAL_REFIT)
         "refit_s": refit_s,
@@ -363,6 +373,39 @@ def _load_in_child(scale: float) -> tuple[dict, int, float]:
     ).stdout
     got = json.loads(out.strip().splitlines()[-1])
     return got["sizes"], got["stored"], got["store_s"]
+
+
+def _first_version_in_child(overrides: dict) -> dict:
+    """The platform's first version, trained through the service and marked active in a child process: the
+    measured run is then a nightly retrain like every one after the first (the active version its distillation
+    teacher), in a process holding nothing of that first training."""
+    import subprocess
+
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--first-version-only", json.dumps(overrides)]
+    lines = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True).stdout.strip().splitlines()
+    return json.loads(lines[-1])
+
+
+def _first_version_only(overrides: dict) -> None:
+    """The child of ``_first_version_in_child``; one JSON line (version, seconds)."""
+    from django.conf import settings
+
+    from matching import encoders
+    from matching.models import ModelVersion
+    from matching.redis_client import redis_client
+    from matching.training import runs
+
+    encoders._encoder = RandomUnitEncoder()
+    _override_training_config(overrides["max_minutes"], overrides["epochs"], overrides["config"])
+    redis_client().delete(settings.TRAINING_LOCK_KEY)
+    t = time.perf_counter()
+    run, _ = runs.start_training_run(enqueue=False, trigger="bench")
+    version_id = runs.train_run(run.pk)
+    runs.finish_run(run.pk)
+    # active without the activation's side effects (its retrieval space): what the next retrain distils from
+    ModelVersion.objects.filter(pk=version_id).update(status=ModelVersion.Status.ACTIVE)
+    version = ModelVersion.objects.get(pk=version_id)
+    print(json.dumps({"version": version.version, "seconds": round(time.perf_counter() - t, 1)}))
 
 
 def _load_only(scale: float) -> None:
@@ -532,7 +575,8 @@ def write_markdown(results: list[dict], meta: dict) -> None:
         "PostgreSQL; section vectors stored in SectionVectors beforehand (random unit vectors, as the embedding "
         "worker writes them at write time) and read back by the service, so the encoder never runs in the retrain. Peak = growth of the resident set above its level at "
         "the start of the stage; peak RSS = the process's high-water mark in that stage. The measured run is one process "
-        "and the final refit another (a training worker's child serves one task: README), as in production. "
+        "and the final refit another (a training worker's child serves one task: README), as in production; the "
+        "measured run is a nightly retrain, distilled from an active version trained beforehand in a child process. "
         f"Machine: {meta['cpus']} CPUs shared with other work, {meta['python']}, torch {meta['torch']}; "
         f"{meta['date']}.\n\n"
     )
@@ -592,6 +636,14 @@ def main() -> None:
     parser.add_argument("--load-only", type=float, default=None, help=argparse.SUPPRESS)  # _load_in_child
     parser.add_argument("--refit-only", type=int, default=None, help=argparse.SUPPRESS)  # _refit_once's child
     parser.add_argument("--scale-label", default="", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--first-version-only", default=None, help=argparse.SUPPRESS
+    )  # _first_version_in_child
+    parser.add_argument(
+        "--no-first-version",
+        action="store_true",
+        help="measure the platform's first training (no active version to distil from) instead of a nightly retrain",
+    )
     args = parser.parse_args()
 
     ensure_database()
@@ -610,6 +662,9 @@ def main() -> None:
     if args.refit_only is not None:
         _refit_only(args.refit_only, args.scale_label)
         return
+    if args.first_version_only is not None:
+        _first_version_only(json.loads(args.first_version_only))
+        return
     results = []
     for scale in (float(s) for s in args.scales.split(",")):
         config = {k: json.loads(v) for k, v in (c.split("=", 1) for c in args.config)}
@@ -620,6 +675,7 @@ def main() -> None:
                 epochs=args.epochs,
                 config=config,
                 trace_mb=args.trace_memory,
+                nightly=not args.no_first_version,
             )
         )
     # keep earlier runs of other scales (read now: another invocation may have written meanwhile)
