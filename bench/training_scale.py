@@ -344,6 +344,7 @@ def run_scale(
         "stages": clock.stages,
         # the version active during the measured run (its distillation teacher), trained in its own process
         "first_version": first,
+        "distilled": bool(m.get("train", {}).get("compat", {}).get("distilled")),
         "total_s": round(total, 1),
         # the promoted version is trained again on its whole window before it serves (TRAINING_FINAL_REFIT)
         "refit_s": refit_s,
