@@ -20,12 +20,19 @@ class PreviousVectors:
     resumes: torch.Tensor  # (n_resumes, D)
 
     @classmethod
-    def of(cls, previous, jobs, resumes) -> PreviousVectors:
-        """Embed the documents with ``previous`` (a MatchingModel: its text and relation views, trained state)."""
-        return cls(
-            torch.from_numpy(np.asarray(previous.embed_jobs(jobs), np.float32)),
-            torch.from_numpy(np.asarray(previous.embed_resumes(resumes), np.float32)),
-        )
+    def of(cls, previous, jobs, resumes, *, block: int = 8192) -> PreviousVectors:
+        """Embed the documents with ``previous`` (a MatchingModel: its text and relation views, trained state),
+        ``block`` at a time: a retrain's 100k resumes at once held ~2 GB of section arrays while the retrain's own
+        data was loaded (bench/training_scale.py). A document's vector does not depend on its batch."""
+
+        def embed(fn, docs) -> torch.Tensor:
+            docs = list(docs)
+            out = np.zeros((len(docs), previous.retrieval_dim), np.float32)
+            for a in range(0, len(docs), block):
+                out[a : a + block] = fn(docs[a : a + block])
+            return torch.from_numpy(out)
+
+        return cls(embed(previous.embed_jobs, jobs), embed(previous.embed_resumes, resumes))
 
     @property
     def dim(self) -> int:

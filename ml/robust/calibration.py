@@ -51,15 +51,17 @@ class CalibrationHead(nn.Module):
         if len(e) == 0:
             return e
         x = torch.from_numpy(np.ascontiguousarray(e, dtype=np.float32))
-        out = []
+        out = torch.empty_like(
+            x
+        )  # written in place: a list of parts then their concatenation held two copies
         with torch.no_grad():
             for start in range(0, len(x), chunk):
                 part = x[start : start + chunk]
                 n = len(part)
                 if n < chunk:
                     part = torch.cat([part, part.new_zeros((chunk - n, *part.shape[1:]))])
-                out.append(self(part)[:n])
-        return torch.cat(out).numpy()
+                out[start : start + n] = self(part)[:n]
+        return out.numpy()
 
     def to_state(self) -> dict:
         meta = {"dim": self.dim, "n_sections": self.n_sections, "hidden": self.hidden}

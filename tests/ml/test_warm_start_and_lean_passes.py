@@ -85,3 +85,19 @@ def test_artifact_written_in_one_buffer_reads_back_and_checks_itself(trained):
     bad[-1] ^= 1
     with pytest.raises(Exception, match="corrupted"):
         load_state_from_bytes(bytes(bad))
+
+
+def test_calibrated_sections_and_teacher_vectors_by_block_equal_the_whole_batch(trained):
+    """A retrain's held-out evaluation and its distillation teacher read every resume a block at a time; the
+    values are the same bits as one batch."""
+    from ml.compat.distill import PreviousVectors
+
+    model, data = trained["model"], trained["train"]
+    assert model.calibration is not None
+    resumes = list(data.resumes)
+    np.testing.assert_array_equal(model.resume_sections(resumes, block=7), model.resume_sections(resumes))
+    whole = PreviousVectors.of(model, data.jobs, data.resumes)
+    model.doc_cache.clear()
+    blocks = PreviousVectors.of(model, data.jobs, data.resumes, block=9)
+    assert torch.equal(whole.jobs, blocks.jobs) and torch.equal(whole.resumes, blocks.resumes)
+    assert whole.resumes.shape == (len(resumes), model.retrieval_dim)
