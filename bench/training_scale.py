@@ -62,7 +62,10 @@ from bench._speed_verdicts import training_scale_verdicts  # noqa: E402
 FULL = {"jobs": 10_000, "resumes": 100_000, "interactions": 1_000_000}
 RESULTS_JSON = ROOT / "bench" / "results" / "training_scale.json"
 SECTION = "## Training scale"
-INVOCATION = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+# one id per command: each scale runs in a child process of its own, which inherits it
+INVOCATION = os.environ.setdefault(
+    "TRAINING_SCALE_INVOCATION", datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+)
 
 
 def ensure_database() -> None:
@@ -376,6 +379,29 @@ def _load_in_child(scale: float) -> tuple[dict, int, float]:
     return got["sizes"], got["stored"], got["store_s"]
 
 
+def _scale_in_child(scale: float, options: dict) -> dict:
+    """One scale measured in a process of its own (the scales of one command share its invocation id): a training
+    worker's child serves one run, so a scale never inherits what an earlier one left in the process."""
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "result.json"
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--one-scale", str(scale), str(out)]
+        if options["trace_mb"]:
+            cmd += ["--trace-memory", str(options["trace_mb"])]
+        if not options["nightly"]:
+            cmd.append("--no-first-version")
+        if options["max_minutes"]:
+            cmd += ["--max-minutes", str(options["max_minutes"])]
+        if options["epochs"]:
+            cmd += ["--epochs", str(options["epochs"])]
+        for k, v in options["config"].items():
+            cmd += ["--config", f"{k}={json.dumps(v)}"]
+        subprocess.run(cmd, check=True)
+        return json.loads(out.read_text())
+
+
 def _first_version_in_child(overrides: dict) -> dict:
     """The platform's first version, trained through the service and marked active in a child process: the
     measured run is then a nightly retrain like every one after the first (the active version its distillation
@@ -575,8 +601,8 @@ def write_markdown(results: list[dict], meta: dict) -> None:
         "service (`matching.training.runs.train_run`, what the `train_model` task runs) on a synthetic platform in "
         "PostgreSQL; section vectors stored in SectionVectors beforehand (random unit vectors, as the embedding "
         "worker writes them at write time) and read back by the service, so the encoder never runs in the retrain. Peak = growth of the resident set above its level at "
-        "the start of the stage; peak RSS = the process's high-water mark in that stage. The measured run is one process "
-        "and the final refit another (a training worker's child serves one task: README), as in production; the "
+        "the start of the stage; peak RSS = the process's high-water mark in that stage. Each scale runs in a process of its own "
+        "and its final refit in another (a training worker's child serves one task: README), as in production; the "
         "measured run is a nightly retrain, distilled from an active version trained beforehand in a child process. "
         f"Machine: {meta['cpus']} CPUs shared with other work, {meta['python']}, torch {meta['torch']}; "
         f"{meta['date']}.\n\n"
@@ -640,6 +666,7 @@ def main() -> None:
     parser.add_argument(
         "--first-version-only", default=None, help=argparse.SUPPRESS
     )  # _first_version_in_child
+    parser.add_argument("--one-scale", nargs=2, default=None, help=argparse.SUPPRESS)  # _scale_in_child
     parser.add_argument(
         "--no-first-version",
         action="store_true",
@@ -666,19 +693,19 @@ def main() -> None:
     if args.first_version_only is not None:
         _first_version_only(json.loads(args.first_version_only))
         return
-    results = []
-    for scale in (float(s) for s in args.scales.split(",")):
-        config = {k: json.loads(v) for k, v in (c.split("=", 1) for c in args.config)}
-        results.append(
-            run_scale(
-                scale,
-                max_minutes=args.max_minutes,
-                epochs=args.epochs,
-                config=config,
-                trace_mb=args.trace_memory,
-                nightly=not args.no_first_version,
-            )
-        )
+    config = {k: json.loads(v) for k, v in (c.split("=", 1) for c in args.config)}
+    options = {
+        "max_minutes": args.max_minutes,
+        "epochs": args.epochs,
+        "config": config,
+        "trace_mb": args.trace_memory,
+        "nightly": not args.no_first_version,
+    }
+    if args.one_scale is not None:  # the child of _scale_in_child
+        scale, out = args.one_scale
+        Path(out).write_text(json.dumps(run_scale(float(scale), **options)))
+        return
+    results = [_scale_in_child(float(s), options) for s in args.scales.split(",")]
     # keep earlier runs of other scales (read now: another invocation may have written meanwhile)
     previous = json.loads(RESULTS_JSON.read_text()).get("results", []) if RESULTS_JSON.exists() else []
     done = {r["scale"] for r in results}

@@ -165,7 +165,9 @@ class DocCache:
         """The documents' representations: cached rows where there are, ``base`` (and ``side``, when given,
         for jobs: ``n_terms`` is the TF-IDF vocabulary size) for the distinct others in one batch."""
         docs = list(docs)
-        if self.max_docs <= 0 or not docs:
+        if self.max_docs <= 0 or not docs or len(docs) > self.max_docs:
+            # a batch bigger than the cache (a retrain's held-out evaluation: 100k resumes) would only copy every
+            # row into entries it evicts at once, and stack them again: ~1 GB at 1M interactions, for nothing
             return _uncached(docs, base, side)
         keys = [doc_key(d) for d in docs]
         with self._lock:

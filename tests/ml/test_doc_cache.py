@@ -115,14 +115,16 @@ def test_the_lru_keeps_at_most_its_bound_and_the_most_recent_documents(world, mo
     want = m.rank_jobs(r, jobs, interactions=world["events"])
     cache = DocCache(max_docs=10)
     monkeypatch.setattr(m, "doc_cache", cache)
-    for _ in range(2):  # larger than the bound: evicts within the call, numbers unchanged
+    for _ in range(2):  # a call larger than the bound: computed as without the cache, none of its rows copied in
         _assert_same(_arrays(m.rank_jobs(r, jobs, interactions=world["events"])), _arrays(want))
-        assert len(cache) == 10
-    assert doc_key(r) in cache._entries  # the call's last document
-    cached = [j for j in jobs if doc_key(j) in cache._entries]
+        assert len(cache) == 1 and doc_key(r) in cache._entries  # the resume side's one document
+    for start in range(0, 18, 6):  # calls within the bound fill it; the least recently used go first
+        m.rank_jobs(r, jobs[start : start + 6])
+    assert len(cache) == 10 and all(doc_key(j) in cache._entries for j in jobs[12:18])
+    assert not any(doc_key(j) in cache._entries for j in jobs[:6])
     hits, misses = cache.hits, cache.misses
-    m.rank_jobs(r, cached)
-    assert len(cached) == 9 and cache.hits == hits + 10 and cache.misses == misses
+    _assert_same(_arrays(m.rank_jobs(r, jobs[12:18])), _arrays(m.rank_jobs(r, jobs[12:18])))
+    assert cache.hits == hits + 14 and cache.misses == misses
 
 
 def test_the_least_recently_used_document_goes_first():
