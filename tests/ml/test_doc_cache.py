@@ -115,7 +115,9 @@ def test_the_lru_keeps_at_most_its_bound_and_the_most_recent_documents(world, mo
     want = m.rank_jobs(r, jobs, interactions=world["events"])
     cache = DocCache(max_docs=10)
     monkeypatch.setattr(m, "doc_cache", cache)
-    for _ in range(2):  # a call larger than the bound: computed as without the cache, none of its rows copied in
+    for _ in range(
+        2
+    ):  # a call larger than the bound: computed as without the cache, none of its rows copied in
         _assert_same(_arrays(m.rank_jobs(r, jobs, interactions=world["events"])), _arrays(want))
         assert len(cache) == 1 and doc_key(r) in cache._entries  # the resume side's one document
     for start in range(0, 18, 6):  # calls within the bound fill it; the least recently used go first
