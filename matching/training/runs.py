@@ -242,6 +242,8 @@ def train_run(run_id: int, *, train_fn=None) -> int | None:
     with _timed(timings, "evaluate"):
         progress.stage("evaluate")
         holdout, zero_shot = _evaluate_on_holdout(model, snap, current_encoder(), seed=version.version)
+    window = snap.window
+    del snap  # its documents and interactions (~0.8 GB at 1M) go before the artifact is serialised
     with _timed(timings, "artifact"):
         progress.stage("artifact")
         blob = model_artifact(model)  # without the resumes erased since the snapshot
@@ -263,7 +265,7 @@ def train_run(run_id: int, *, train_fn=None) -> int | None:
     }
     _record_candidate(
         run,
-        window=snap.window,
+        window=window,
         metrics=metrics,
         artifact=(name, sha),
         encoder_version=model.encoder_version,
