@@ -87,10 +87,8 @@ def model_artifact(model) -> bytes:
     erased = _erase_gone(state)
     blob = save_state_to_bytes(state)
     del state
-    if erased:
-        load_model_from_bytes(
-            blob
-        )  # it still describes a model (ArtifactError otherwise: nothing is replaced)
+    if erased:  # it still describes a model (ArtifactError otherwise: nothing is replaced)
+        load_model_from_bytes(blob)
     return blob
 
 
